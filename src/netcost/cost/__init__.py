@@ -1,0 +1,1 @@
+"""Cost models: counts (params, ops, bytes), memory, time. They read a Network only."""

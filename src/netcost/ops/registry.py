@@ -1,0 +1,92 @@
+"""The formula catalogue: one OpSpec per layer kind, registered by name.
+
+Each spec is a set of plain functions of shapes and attributes (as in PyTorch's
+flop_counter): output shape, cost for one sample, and the derivation shown by --explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import InvalidArgument, NetcostError
+from ..ir import LayerCost, Shape
+from ..units import nearest
+
+_REGISTRY: dict[str, OpSpec] = {}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """One line of --explain: `quantity = formula = substituted = value`."""
+
+    quantity: str  # e.g. "params"
+    formula: str  # e.g. "(n+1)·k"
+    substituted: str  # e.g. "(4096+1)·1000"
+    value: int
+
+    def __str__(self) -> str:
+        return f"{self.quantity} = {self.formula} = {self.substituted} = {self.value:,}"
+
+
+class OpSpec:
+    """Base of every layer kind. Subclasses override the three shape functions."""
+
+    kind: ClassVar[str]
+    summary: ClassVar[str] = ""
+    n_inputs: ClassVar[int | None] = 1  # None: any number (add, concat)
+
+    def normalize(self, attrs: dict[str, Any], inputs: tuple[Shape, ...]) -> dict[str, Any]:
+        """Validate attributes and fill defaults; raise InvalidArgument/ShapeError."""
+        if self.n_inputs is not None and len(inputs) != self.n_inputs:
+            raise InvalidArgument(f"{self.kind} takes {self.n_inputs} input(s), got {len(inputs)}")
+        return attrs
+
+    def output_shape(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...]) -> Shape:
+        return inputs[0]
+
+    def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
+        raise NotImplementedError
+
+    def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
+                output: Shape) -> list[Derivation]:
+        """Formulas with the numbers substituted; the default shows the cost terms only."""
+        cost = self.cost(attrs, inputs, output)
+        return [Derivation(k, k, "", v) for k, v in vars(cost).items() if v]
+
+
+def register(kind: str) -> Callable[[type[OpSpec]], type[OpSpec]]:
+    def wrap(cls: type[OpSpec]) -> type[OpSpec]:
+        if kind in _REGISTRY:
+            raise RuntimeError(f"op kind {kind!r} registered twice")
+        cls.kind = kind
+        _REGISTRY[kind] = cls()
+        return cls
+
+    return wrap
+
+
+def _load_catalogue() -> None:
+    from . import catalogue  # noqa: F401  (imports every family module, which registers)
+
+
+def get_op(kind: str) -> OpSpec:
+    if not _REGISTRY:
+        _load_catalogue()
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        hint = nearest(kind, list(_REGISTRY))
+        more = f"; did you mean {', '.join(hint)}?" if hint else ""
+        raise UnknownOp(f"unknown layer kind {kind!r}{more}") from None
+
+
+def all_ops() -> dict[str, OpSpec]:
+    if not _REGISTRY:
+        _load_catalogue()
+    return dict(_REGISTRY)
+
+
+class UnknownOp(NetcostError, LookupError):
+    pass
