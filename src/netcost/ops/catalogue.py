@@ -1,3 +1,3 @@
 """Imports every op family so that each registers its kinds."""
 
-from . import linear, conv  # noqa: F401
+from . import activation, conv, linear, merge, norm, pool, shape  # noqa: F401

@@ -19,7 +19,7 @@ def _padding(value: Any, kernel: tuple[int, int], stride: tuple[int, int],
         if value.lower() == "valid":
             return (0, 0, 0, 0)
         pads = []
-        for size, k, s, d in zip(hw, kernel, stride, dilation):
+        for size, k, s, d in zip(hw, kernel, stride, dilation, strict=True):
             out = -(-size // s)
             total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
             pads += [total // 2, total - total // 2]
@@ -145,7 +145,7 @@ class ConvTranspose2d(OpSpec):
         dims = []
         for size, k, s, p, d, op in zip((h, w), attrs["kernel"], attrs["stride"],
                                         attrs["padding"], attrs["dilation"],
-                                        attrs["output_padding"]):
+                                        attrs["output_padding"], strict=True):
             out = (size - 1) * s - 2 * p + d * (k - 1) + op + 1
             if out <= 0:
                 raise ShapeError(f"padding {p} leaves no output from a {size}-wide input")
