@@ -1,0 +1,115 @@
+"""`netcost report`, `netcost compare` and `netcost models`: parse, analyse, render.
+
+Only click is imported at module level; the API and the renderers load inside the
+commands, so `netcost models` never builds a network and nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+PRECISIONS = "fp64, fp32, fp16, bf16, fp8, int8, int4"
+CONVENTIONS = "lecture, macs, flops"
+FORMAT = click.Choice(["table", "json", "csv", "markdown"], case_sensitive=False)
+
+
+def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by report and compare (applied bottom-up, shown top-down)."""
+    options = [
+        click.option("--input", "input_shape", metavar="CxHxW",
+                     help="Per-sample input shape, e.g. 3x224x224 (default: the model's own)."),
+        click.option("--batch", type=int, default=1, show_default=True, help="Batch size."),
+        click.option("--precision", default="fp32", show_default=True,
+                     help=f"Bits per stored number: {PRECISIONS}."),
+        click.option("--convention", default="lecture", show_default=True,
+                     help=f"How ops are counted: {CONVENTIONS} (see the README)."),
+        click.option("--format", "fmt", type=FORMAT, default="table", show_default=True,
+                     help="Output format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+                     help="Write to FILE instead of the terminal."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
+            convention: str) -> Any:
+    from ..api import analyze
+    from ..cost.conventions import check_convention
+    from ..units import check_precision
+
+    # Check the cheap options first, so a typo is reported before any model is built.
+    check_precision(precision)
+    check_convention(convention)
+    return analyze(model, input_shape=input_shape, batch=batch, precision=precision,
+                   convention=convention)
+
+
+def emit(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with open(output, "w", encoding="utf-8") as f:
+        f.write(text)
+    click.echo(f"wrote {output}", err=True)
+
+
+@click.command()
+@click.argument("model")
+@analysis_options
+@click.option("--depth", type=int, default=None,
+              help="Collapse layers to this module depth (1 = top-level blocks).")
+def report(model: str, input_shape: str | None, batch: int, precision: str, convention: str,
+           fmt: str, output: str | None, depth: int | None) -> None:
+    """Per-layer cost of MODEL: a zoo name (`netcost models`) or an import path."""
+    from ..cost.aggregate import check_depth, collapse_report
+    from ..render import render
+
+    if depth is not None:
+        check_depth(depth)
+    result = analyse(model, input_shape=input_shape, batch=batch, precision=precision,
+                     convention=convention)
+    emit(render(collapse_report(result, depth), fmt), output)
+
+
+@dataclass(frozen=True)
+class ModelArg:
+    """One model of `compare`. Kept as the one place that reads a model argument, so that
+    per-model settings written after it can be added here."""
+
+    model: str
+
+
+def parse_model_arg(text: str) -> ModelArg:
+    # The model itself may contain a colon (an import path, torchvision:resnet50).
+    return ModelArg(text)
+
+
+@click.command()
+@click.argument("models", nargs=-1, required=True)
+@analysis_options
+def compare(models: tuple[str, ...], input_shape: str | None, batch: int, precision: str,
+            convention: str, fmt: str, output: str | None) -> None:
+    """Models side by side: params, storage, MACs, ops, activations."""
+    from ..render.compare import render
+
+    args = [parse_model_arg(m) for m in models]
+    reports = [analyse(a.model, input_shape=input_shape, batch=batch, precision=precision,
+                       convention=convention) for a in args]
+    emit(render(reports, fmt), output)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+def models(fmt: str) -> None:
+    """The zoo: every model `netcost report` knows by name."""
+    from ..render.compare import render_models
+    from ..zoo import entries
+
+    click.echo(render_models(list(entries().values()), fmt), nl=False)
