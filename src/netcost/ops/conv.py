@@ -119,8 +119,8 @@ class Conv2d(OpSpec):
             Derivation("params", f"({cg}·w·h{plus})·k", f"({cgs}·{kw}·{kh}{plus_s})·{k}",
                        (n + bias) * k),
             Derivation("MACs", f"{cg}·w·h·out_h·out_w·k", f"{cgs}·{kw}·{kh}·{oh}·{ow}·{k}", macs),
-            Derivation("lecture ops", lec_formula, lec_subst, lecture),
-            Derivation("backward MACs", "2·MACs (input and weight gradients)", f"2·{macs}",
+            Derivation("ops (lecture)", lec_formula, lec_subst, lecture),
+            Derivation("backward MACs", "2·MACs (input and weight gradients)", f"2·{macs:,}",
                        2 * macs),
         ]
 
@@ -138,6 +138,12 @@ class ConvTranspose2d(OpSpec):
         attrs["padding"] = pair("padding", pad, zero_ok=True)
         attrs["output_padding"] = pair("output_padding", attrs.get("output_padding", 0),
                                        zero_ok=True)
+        for op, st, d in zip(attrs["output_padding"], attrs["stride"], attrs["dilation"],
+                             strict=True):
+            if op >= max(st, d):
+                raise InvalidArgument(
+                    f"output_padding {op} must be smaller than the stride {st} or the dilation {d}"
+                )
         return attrs
 
     def output_shape(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...]) -> Shape:
@@ -155,16 +161,54 @@ class ConvTranspose2d(OpSpec):
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         c, k, g, bias = attrs["in_channels"], attrs["out_channels"], attrs["groups"], attrs["bias"]
         kh, kw = attrs["kernel"]
-        # Every input element is scattered through a (k/g)·kh·kw kernel slice.
+        # Every input element is scattered through a (k/g)·kh·kw kernel slice (as PyTorch's
+        # flop counter: taps cropped by the padding are computed too).
         macs = numel(inputs[0]) * (k // g) * kh * kw
         outs = numel(output)
         return LayerCost(
             params=(c // g) * kh * kw * k + (k if bias else 0),
             macs=macs,
-            dot_outputs=outs,
+            # The lecture's n−1 adds per output hold for outputs that some tap reaches; with a
+            # stride larger than the kernel the others receive nothing (only the bias).
+            dot_outputs=k * _reached(attrs, inputs[0], output, 0)
+            * _reached(attrs, inputs[0], output, 1),
             bias_ops=outs if bias else 0,
             backward_input_macs=macs,
             backward_weight_macs=macs,
             backward_elementwise_ops=outs if bias else 0,
             saved_numel=numel(inputs[0]),
         )
+
+    def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
+                output: Shape) -> list[Derivation]:
+        c, k, g, bias = attrs["in_channels"], attrs["out_channels"], attrs["groups"], attrs["bias"]
+        (kh, kw), (sh, sw), (ph, pw) = attrs["kernel"], attrs["stride"], attrs["padding"]
+        (dh, dw), (oph, opw) = attrs["dilation"], attrs["output_padding"]
+        _, H, W = inputs[0]
+        _, oh, ow = output
+        kg, kgs = ("(k/g)", f"({k}/{g})") if g > 1 else ("k", f"{k}")
+        cg, cgs = ("(c/g)", f"({c}/{g})") if g > 1 else ("c", f"{c}")
+        macs = c * H * W * (k // g) * kh * kw
+        cost = self.cost(attrs, inputs, output)
+        return [
+            Derivation("out_h", "(H−1)·s − 2p + d·(h−1) + output_padding + 1",
+                       f"({H}−1)·{sh} − 2·{ph} + {dh}·({kh}−1) + {oph} + 1", oh),
+            Derivation("out_w", "(W−1)·s − 2p + d·(w−1) + output_padding + 1",
+                       f"({W}−1)·{sw} − 2·{pw} + {dw}·({kw}−1) + {opw} + 1", ow),
+            Derivation("params", f"{cg}·w·h·k{' + k' if bias else ''}",
+                       f"{cgs}·{kw}·{kh}·{k}{f' + {k}' if bias else ''}", cost.params),
+            Derivation("MACs", f"c·H·W·{kg}·w·h (each input scattered through its kernels)",
+                       f"{c}·{H}·{W}·{kgs}·{kw}·{kh}", macs),
+            Derivation("ops (lecture)", "2·MACs − reached outputs + bias adds",
+                       f"2·{macs:,} − {cost.dot_outputs:,} + {cost.bias_ops:,}",
+                       2 * macs - cost.dot_outputs + cost.bias_ops),
+            Derivation("backward MACs", "2·MACs (input and weight gradients)", f"2·{macs:,}",
+                       2 * macs),
+        ]
+
+
+def _reached(attrs: Mapping[str, Any], in_shape: Shape, output: Shape, axis: int) -> int:
+    """Output positions along one axis that at least one (input, tap) pair lands on."""
+    size, out = in_shape[1 + axis], output[1 + axis]
+    s, p, d, kk = (attrs[a][axis] for a in ("stride", "padding", "dilation", "kernel"))
+    return len({i * s - p + j * d for i in range(size) for j in range(kk)} & set(range(out)))

@@ -51,9 +51,9 @@ class Linear(OpSpec):
         r, rs = ("r·", f"{rows}·") if rows > 1 else ("", "")
         params = [Derivation("params", "(n+1)·k", f"({n}+1)·{k}", (n + 1) * k) if bias
                   else Derivation("params", "n·k", f"{n}·{k}", n * k)]
-        lecture = (Derivation("lecture ops", f"2·{r}n·k", f"2·{rs}{n}·{k}", 2 * rows * n * k)
+        lecture = (Derivation("ops (lecture)", f"2·{r}n·k", f"2·{rs}{n}·{k}", 2 * rows * n * k)
                    if bias else
-                   Derivation("lecture ops", f"(2·n−1)·{r}k", f"(2·{n}−1)·{rs}{k}", (2 * n - 1) * rows * k))
+                   Derivation("ops (lecture)", f"(2·n−1)·{r}k", f"(2·{n}−1)·{rs}{k}", (2 * n - 1) * rows * k))
         return [
             *params,
             Derivation("MACs", f"{r}n·k", f"{rs}{n}·{k}", rows * n * k),

@@ -35,7 +35,7 @@ class Add(OpSpec):
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
         m, n = len(inputs), numel(output)
-        return [Derivation("ops", "(inputs − 1)·numel", f"({m} − 1)·{n}", (m - 1) * n),
+        return [Derivation("elementwise ops", "(inputs − 1)·numel", f"({m} − 1)·{n}", (m - 1) * n),
                 Derivation("backward ops", "0 (the gradient passes to every input unchanged)",
                            "0", 0)]
 
@@ -71,7 +71,7 @@ class Mul(OpSpec):
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
         n, (a, b) = numel(output), (numel(s) for s in inputs)
-        return [Derivation("ops", "numel(output)", f"{n}", n),
+        return [Derivation("elementwise ops", "numel(output)", f"{n}", n),
                 Derivation("backward ops", "2·numel(out) + Σ(numel(out) − numel(input))",
                            f"2·{n} + ({n} − {a}) + ({n} − {b})", 2 * n + (n - a) + (n - b)),
                 Derivation("saved for backward", "numel(a) + numel(b)", f"{a} + {b}", a + b)]
@@ -108,4 +108,4 @@ class Concat(OpSpec):
         sizes = [s[attrs["dim"]] for s in inputs]
         return [Derivation(f"output dim {attrs['dim']}", "Σ input sizes",
                            " + ".join(map(str, sizes)), sum(sizes)),
-                Derivation("ops", "0 (a copy)", "0", 0)]
+                Derivation("elementwise ops", "0 (a copy)", "0", 0)]

@@ -36,4 +36,4 @@ class Flatten(OpSpec):
         s, e, shape = attrs["start_dim"], attrs["end_dim"], inputs[0]
         return [Derivation("output", f"{format_shape(shape)} → dims {s}..{e} multiplied",
                            "·".join(map(str, shape[s:e + 1])), numel(shape[s:e + 1])),
-                Derivation("ops", "0 (a view)", "0", 0)]
+                Derivation("elementwise ops", "0 (a view)", "0", 0)]
