@@ -1,3 +1,3 @@
 """Imports every zoo family so that each registers its models."""
 
-from . import resnet  # noqa: F401
+from . import densenet, resnet, vgg  # noqa: F401
