@@ -1,3 +1,3 @@
 """Imports every zoo family so that each registers its models."""
 
-from . import densenet, resnet, vgg  # noqa: F401
+from . import alexnet, densenet, googlenet, lenet, resnet, vgg  # noqa: F401
