@@ -68,12 +68,13 @@ def register(kind: str) -> Callable[[type[OpSpec]], type[OpSpec]]:
 
 
 def _load_catalogue() -> None:
+    # Always import (a dict lookup once loaded): one family imported on its own leaves the
+    # registry non-empty but incomplete.
     from . import catalogue  # noqa: F401  (imports every family module, which registers)
 
 
 def get_op(kind: str) -> OpSpec:
-    if not _REGISTRY:
-        _load_catalogue()
+    _load_catalogue()
     try:
         return _REGISTRY[kind]
     except KeyError:
@@ -83,8 +84,7 @@ def get_op(kind: str) -> OpSpec:
 
 
 def all_ops() -> dict[str, OpSpec]:
-    if not _REGISTRY:
-        _load_catalogue()
+    _load_catalogue()
     return dict(_REGISTRY)
 
 
