@@ -234,3 +234,14 @@ def test_unknown_format_is_a_user_error(tiny):
 
     with pytest.raises(NetcostError, match="unknown format 'yaml'"):
         render(tiny, "yaml")
+
+
+def test_json_layout_is_plain_json(tiny):
+    # One layer per line, objects indented: the same data json.dumps would give.
+    import dataclasses
+
+    report = dataclasses.replace(tiny, memory={"lecture": {}, "terms": [{"a": 1}]})
+    text = render(report, "json")
+    assert json.loads(text) == json.loads(json.dumps(report.to_dict()))
+    layer_lines = [line for line in text.splitlines() if line.startswith('    {"name"')]
+    assert len(layer_lines) == len(tiny.layers)
