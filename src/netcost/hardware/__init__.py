@@ -1,0 +1,1 @@
+"""Hardware: the device catalogue, this machine's calibration profile."""
