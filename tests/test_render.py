@@ -87,6 +87,12 @@ def test_golden_tiny_depth1_int4(tiny):
     check_golden("tinyres_depth1_int4.txt", render(collapse_report(report, 1), "table"))
 
 
+@pytest.mark.parametrize("fmt,suffix", [("table", "txt"), ("markdown", "md"), ("csv", "csv")])
+def test_golden_resnet18_depth1(fmt, suffix):
+    report = collapse_report(analyze("resnet18"), 1)
+    check_golden(f"resnet18_depth1.{suffix}", render(report, fmt))
+
+
 def test_hand_derived_totals(tiny):
     # See tiny_network's docstring; batch 2 doubles MACs but not params.
     assert tiny.totals["params"] == 34_472
