@@ -99,7 +99,8 @@ def summary_items(report: Report) -> list[tuple[str, str]]:
         ("backward ops", f"{t['backward_ops']:,} ({si(t['backward_ops'])})"),
         ("training ops", f"{t['training_ops']:,} ({si(t['training_ops'])}) "
                          "forward + backward"),
-        ("activations", f"{t['activations']:,} numbers ({iec(t['activation_bytes'])})"),
+        ("activations", f"{t['activations']:,} numbers ({iec(t['activation_bytes'])}): "
+                        "every layer's output, summed"),
         ("lecture space", f"{t['lecture_space']:,} numbers "
                           f"({iec(t['lecture_space'] * PRECISION_BITS[report.precision] / 8)}): "
                           "weights once, weight gradients, inputs, outputs and their "
