@@ -124,7 +124,7 @@ GOOGLENET = PaperTable(
 
 
 def _resnet(depth: int, flops: float, note: str | None = None) -> PaperRow:
-    return PaperRow(f"{depth}-layer", f"resnet{depth}", (), {"macs": flops}, "1×1×1000",
+    return PaperRow(f"{depth}-layer", f"resnet{depth}", (), {"macs": flops}, None,
                     {"macs": note} if note else {})
 
 
@@ -216,7 +216,7 @@ class Cell:
 @dataclass(frozen=True)
 class RowResult:
     row: PaperRow
-    layers: tuple[str, ...]  # the zoo layers summed
+    layers: tuple[str, ...]  # the module-path prefixes summed; () = the whole model
     cells: tuple[Cell, ...]
     output: str | None  # computed output size, paper's order
 
@@ -248,7 +248,7 @@ class Comparison:
             "rows": [{
                 "row": r.row.label,
                 "model": r.row.model,
-                "layers": list(r.layers),
+                "layers": list(r.layers) or "all",
                 "output": {"published": r.row.output, "computed": r.output},
                 **{c.quantity.key: {
                     "published": c.published,
@@ -276,7 +276,7 @@ def compare(key: str, *, threshold: float = THRESHOLD) -> Comparison:
         layers = row_layers(networks[row.model], row.layers)
         cells = tuple(Cell(q, float(row.published[q.key]), measure(layers, q.key))
                       for q in table.quantities if q.key in row.published)
-        results.append(RowResult(row, row.layers or (row.model,), cells,
+        results.append(RowResult(row, row.layers, cells,
                                  format_output(layers[-1].output_shape)))
     return Comparison(table, tuple(results), threshold)
 
