@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InvalidArgument
 from ..ir import LayerCost, Shape, numel
 from ._attrs import dim_index, real
-from .registry import Derivation, OpSpec, register
+from .registry import Derivation, OpSpec, Saved, register
 
 # kind -> (summary, what autograd saves for the backward: "input" or "output")
 ACTIVATIONS: dict[str, tuple[str, str]] = {
@@ -41,7 +41,7 @@ def _elementwise_lines(shape: Shape, ops_per: int, what: str) -> list[Derivation
 
 
 class Activation(OpSpec):
-    saves: str = "input"
+    saves_what: str = "input"
 
     def normalize(self, attrs: dict[str, Any], inputs: tuple[Shape, ...]) -> dict[str, Any]:
         super().normalize(attrs, inputs)
@@ -58,16 +58,20 @@ class Activation(OpSpec):
 
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         n = numel(output)
-        return LayerCost(elementwise_ops=n, backward_elementwise_ops=n, saved_numel=n)
+        return LayerCost(elementwise_ops=n, backward_elementwise_ops=n,
+                         saved_numel=self.saves(attrs, inputs, output).numel(inputs, output))
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(output=True) if self.saves_what == "output" else Saved(inputs=(0,))
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
-        return _elementwise_lines(output, 1, self.saves)
+        return _elementwise_lines(output, 1, self.saves_what)
 
 
 for _kind, (_summary, _saves) in ACTIVATIONS.items():
     register(_kind)(type(f"Activation_{_kind}", (Activation,),
-                         {"summary": _summary, "saves": _saves}))
+                         {"summary": _summary, "saves_what": _saves}))
 
 
 @register("softmax")
@@ -82,7 +86,11 @@ class Softmax(OpSpec):
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         n = numel(output)
         # backward: dx = y·(g − Σ g·y): a multiply, an add into the sum, a subtract, a multiply
-        return LayerCost(elementwise_ops=3 * n, backward_elementwise_ops=4 * n, saved_numel=n)
+        return LayerCost(elementwise_ops=3 * n, backward_elementwise_ops=4 * n,
+                         saved_numel=self.saves(attrs, inputs, output).numel(inputs, output))
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(output=True)
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -105,7 +113,11 @@ class Dropout(OpSpec):
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         n = numel(output)
         # forward counted as inference (identity); training multiplies by the saved mask
-        return LayerCost(backward_elementwise_ops=n, saved_numel=n)
+        return LayerCost(backward_elementwise_ops=n,
+                         saved_numel=self.saves(attrs, inputs, output).numel(inputs, output))
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(new=(("bool", numel(output)),))  # the training mask
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:

@@ -7,8 +7,8 @@ from typing import Any
 
 from ..errors import InvalidArgument, ShapeError
 from ..ir import LayerCost, Shape, numel
-from ._attrs import pair, positive
-from .registry import Derivation, OpSpec, register
+from ._attrs import pair, positive, rank
+from .registry import Derivation, OpSpec, Saved, register
 
 
 def _padding(value: Any, kernel: tuple[int, int], stride: tuple[int, int],
@@ -30,12 +30,11 @@ def _padding(value: Any, kernel: tuple[int, int], stride: tuple[int, int],
     return (ph, ph, pw, pw)
 
 
-def _conv_common(attrs: dict[str, Any], inputs: tuple[Shape, ...]) -> dict[str, Any]:
-    if len(inputs[0]) != 3:
-        raise ShapeError(f"expects a CxHxW input, got {'x'.join(map(str, inputs[0]))}")
+def _conv_common(kind: str, attrs: dict[str, Any], inputs: tuple[Shape, ...]) -> dict[str, Any]:
+    rank(kind, inputs[0], 3)
     c = inputs[0][0]
     attrs["in_channels"] = c
-    attrs["out_channels"] = positive("filters", attrs.get("out_channels"))
+    attrs["out_channels"] = positive("out_channels (filters)", attrs.get("out_channels"))
     attrs["kernel"] = pair("kernel", attrs.get("kernel"))
     attrs["stride"] = pair("stride", attrs.get("stride", 1))
     attrs["dilation"] = pair("dilation", attrs.get("dilation", 1))
@@ -59,7 +58,7 @@ class Conv2d(OpSpec):
 
     def normalize(self, attrs: dict[str, Any], inputs: tuple[Shape, ...]) -> dict[str, Any]:
         super().normalize(attrs, inputs)
-        attrs = _conv_common(attrs, inputs)
+        attrs = _conv_common(self.kind, attrs, inputs)
         attrs["padding"] = _padding(attrs.get("padding", 0), attrs["kernel"], attrs["stride"],
                                     attrs["dilation"], inputs[0][1:])
         return attrs
@@ -91,8 +90,11 @@ class Conv2d(OpSpec):
             backward_input_macs=macs,
             backward_weight_macs=macs,
             backward_elementwise_ops=outs if bias else 0,
-            saved_numel=numel(inputs[0]),
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0,))  # the input, for the weight gradient
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -131,7 +133,7 @@ class ConvTranspose2d(OpSpec):
 
     def normalize(self, attrs: dict[str, Any], inputs: tuple[Shape, ...]) -> dict[str, Any]:
         super().normalize(attrs, inputs)
-        attrs = _conv_common(attrs, inputs)
+        attrs = _conv_common(self.kind, attrs, inputs)
         pad = attrs.get("padding", 0)
         if isinstance(pad, str):
             raise InvalidArgument("transposed convolution takes a number for padding, not 'same'")
@@ -176,8 +178,11 @@ class ConvTranspose2d(OpSpec):
             backward_input_macs=macs,
             backward_weight_macs=macs,
             backward_elementwise_ops=outs if bias else 0,
-            saved_numel=numel(inputs[0]),
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0,))  # the input, for the weight gradient
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:

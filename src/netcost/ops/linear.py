@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import ShapeError
 from ..ir import LayerCost, Shape, numel
 from ._attrs import positive
-from .registry import Derivation, OpSpec, register
+from .registry import Derivation, OpSpec, Saved, register
 
 
 @register("linear")
@@ -41,8 +41,11 @@ class Linear(OpSpec):
             backward_input_macs=macs,
             backward_weight_macs=macs,
             backward_elementwise_ops=outs if bias else 0,  # bias gradient: sum over rows
-            saved_numel=numel(inputs[0]),  # the input, for the weight gradient
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0,))  # the input, for the weight gradient
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:

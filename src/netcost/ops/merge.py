@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import InvalidArgument, ShapeError
 from ..ir import LayerCost, Shape, format_shape, numel
 from ._attrs import dim_index
-from .registry import Derivation, OpSpec, register
+from .registry import Derivation, OpSpec, Saved, register
 
 
 def _shapes(inputs: tuple[Shape, ...]) -> str:
@@ -66,7 +66,10 @@ class Mul(OpSpec):
         # input's own shape where it was broadcast (n − its numel adds)
         reduce = sum(n - numel(s) for s in inputs)
         return LayerCost(elementwise_ops=n, backward_elementwise_ops=2 * n + reduce,
-                         saved_numel=sum(numel(s) for s in inputs))
+                         saved_numel=self.saves(attrs, inputs, output).numel(inputs, output))
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0, 1))  # each input's gradient needs the other
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:

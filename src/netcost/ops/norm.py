@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import InvalidArgument, ShapeError
 from ..ir import LayerCost, Shape, numel
 from ._attrs import positive, real
-from .registry import Derivation, OpSpec, register
+from .registry import Derivation, OpSpec, Saved, register
 
 # Backward of a normalisation per element, from x̂ = (x − μ)·σ⁻¹ and y = γ·x̂ + β:
 # recompute x̂ (2), Σg for dβ (1), Σ g·x̂ for dγ (2), and
@@ -50,9 +50,13 @@ class BatchNorm2d(OpSpec):
             params=2 * c if attrs["affine"] else 0,
             elementwise_ops=2 * n,  # inference: statistics folded into one scale and shift
             backward_elementwise_ops=NORM_BACKWARD_PER_ELEMENT * n,
-            saved_numel=n + 2 * c,  # the input, and the batch mean and 1/σ per channel
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
             buffers=2 * c if attrs["track_running_stats"] else 0,
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        # the input, and the batch mean and 1/σ per channel (kept in fp32 under autocast)
+        return Saved(inputs=(0,), new=(("fp32", 2 * attrs["num_features"]),))
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -98,13 +102,16 @@ class LayerNorm(OpSpec):
 
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         d, n, affine = attrs["normalized_shape"], numel(output), attrs["affine"]
-        rows = n // d
         return LayerCost(
             params=2 * d if affine else 0,
             elementwise_ops=self._per_element(affine) * n,
             backward_elementwise_ops=NORM_BACKWARD_PER_ELEMENT * n,
-            saved_numel=n + 2 * rows,  # the input, and μ and 1/σ per row
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        rows = numel(output) // attrs["normalized_shape"]
+        return Saved(inputs=(0,), new=(("fp32", 2 * rows),))  # the input, μ and 1/σ per row
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -138,16 +145,20 @@ class LocalResponseNorm(OpSpec):
         return attrs
 
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
-        size, n, c = attrs["size"], numel(output), output[0]
+        size, n = attrs["size"], numel(output)
         return LayerCost(
             # x² 1, window sum size−1, ·α/size 2, +k 1, ^β 1, x/· 1
             elementwise_ops=(size + 5) * n,
             # ÷ 4 (both operands), ^β 3, ·α/size 1, window sum size, x² 2, join the two paths 1
             backward_elementwise_ops=(size + 11) * n,
-            # PyTorch's composite saves x, the channel-padded x², and the base before and
-            # after ^β
-            saved_numel=3 * n + (c + size - 1) * (n // c),
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        # PyTorch's composite keeps x, the channel-padded x² (for its average), and the base
+        # before and after ^β
+        size, n, c = attrs["size"], numel(output), output[0]
+        return Saved(inputs=(0,), new=(("act", (c + size - 1) * (n // c)), ("act", n), ("act", n)))
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:

@@ -9,22 +9,22 @@ from typing import Any
 from ..errors import InvalidArgument, ShapeError
 from ..ir import LayerCost, Shape, numel
 from ._attrs import pair, rank
-from .registry import Derivation, OpSpec, register
+from .registry import Derivation, OpSpec, Saved, register
 
 
 def pooled_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool, axis: str) -> int:
     """PyTorch's rule: ⌊ or ⌈(size + 2p − d·(k−1) − 1)/s⌉ + 1; in ceil mode a last window
-    that would start inside the right padding is dropped."""
-    span = d * (k - 1) + 1
-    if span > size + 2 * p:
+    that would start inside the right padding is dropped. Python's // rounds toward −∞, as
+    PyTorch's div_rtn, so a window wider than the input is refused in floor mode only."""
+    num = size + 2 * p - d * (k - 1) - 1
+    out = (num + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    if out < 1:
         raise ShapeError(
             f"pooling window {k} (dilation {d}) is larger than the padded input {axis} "
             f"{size + 2 * p}"
         )
-    num = size + 2 * p - span
-    out = (-(-num // s) if ceil_mode else num // s) + 1
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1
     return out
 
 
@@ -61,12 +61,9 @@ class _Pool2d(OpSpec):
             if "dilation" in attrs and pair("dilation", attrs["dilation"]) != (1, 1):
                 raise InvalidArgument(f"{self.kind} has no dilation")
             attrs.pop("dilation", None)
-        dil = attrs.get("dilation", (1, 1))
-        for p, k, d in zip(pad, kernel, dil, strict=True):
-            if 2 * p > d * (k - 1) + 1:  # PyTorch refuses a window that could see only padding
-                raise InvalidArgument(
-                    f"padding {p} is more than half the pooling window {d * (k - 1) + 1}"
-                )
+        for p, k in zip(pad, kernel, strict=True):
+            if 2 * p > k:  # PyTorch's rule (on the undilated kernel)
+                raise InvalidArgument(f"padding {p} is more than half the pooling kernel {k}")
         attrs["ceil_mode"] = bool(attrs.get("ceil_mode", False))
         return attrs
 
@@ -90,8 +87,11 @@ class MaxPool2d(_Pool2d):
         return LayerCost(
             elementwise_ops=(kh * kw - 1) * outs,
             backward_elementwise_ops=outs,  # each output gradient goes to its argmax
-            saved_numel=outs,  # the argmax index of every output
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0,), new=(("int64", numel(output)),))  # input and argmax indices
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -104,8 +104,9 @@ class MaxPool2d(_Pool2d):
                        f"({kh}·{kw} − 1)·{c}·{oh}·{ow}", (kh * kw - 1) * outs),
             Derivation("backward ops", "C·out_h·out_w (route each gradient to its argmax)",
                        f"{c}·{oh}·{ow}", outs),
-            Derivation("saved for backward", "C·out_h·out_w argmax indices",
-                       f"{c}·{oh}·{ow}", outs),
+            Derivation("saved for backward", "C·H·W input + C·out_h·out_w argmax indices",
+                       f"{'·'.join(map(str, inputs[0]))} + {c}·{oh}·{ow}",
+                       numel(inputs[0]) + outs),
         ]
 
 
@@ -126,7 +127,11 @@ class AvgPool2d(_Pool2d):
             elementwise_ops=kh * kw * outs,
             # each output gradient, divided, is added to the k·k inputs of its window
             backward_elementwise_ops=kh * kw * outs,
+            saved_numel=self.saves(attrs, inputs, output).numel(inputs, output),
         )
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0,))  # PyTorch keeps the input (it reads only its size)
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -181,7 +186,11 @@ class AdaptiveAvgPool2d(_Adaptive):
 
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         cells = self.window_sum(inputs, output)
-        return LayerCost(elementwise_ops=cells, backward_elementwise_ops=cells)
+        return LayerCost(elementwise_ops=cells, backward_elementwise_ops=cells,
+                         saved_numel=self.saves(attrs, inputs, output).numel(inputs, output))
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0,))  # PyTorch keeps the input (it reads only its size)
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -198,7 +207,11 @@ class AdaptiveMaxPool2d(_Adaptive):
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         outs = numel(output)
         return LayerCost(elementwise_ops=self.window_sum(inputs, output) - outs,
-                         backward_elementwise_ops=outs, saved_numel=outs)
+                         backward_elementwise_ops=outs,
+                         saved_numel=self.saves(attrs, inputs, output).numel(inputs, output))
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        return Saved(inputs=(0,), new=(("int64", numel(output)),))  # input and argmax indices
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
@@ -206,7 +219,8 @@ class AdaptiveMaxPool2d(_Adaptive):
         outs = numel(output)
         return [w, Derivation("compares", "window cells − C·out_h·out_w", f"{w.value} − {outs}",
                               w.value - outs),
-                Derivation("saved for backward", "C·out_h·out_w argmax indices", f"{outs}", outs)]
+                Derivation("saved for backward", "C·H·W input + C·out_h·out_w argmax indices",
+                           f"{numel(inputs[0])} + {outs}", numel(inputs[0]) + outs)]
 
 
 @register("global_avg_pool2d")

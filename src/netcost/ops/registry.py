@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import InvalidArgument, NetcostError
-from ..ir import LayerCost, Shape
+from ..ir import LayerCost, Shape, numel
 from ..units import nearest
 
 _REGISTRY: dict[str, OpSpec] = {}
@@ -28,6 +28,24 @@ class Derivation:
 
     def __str__(self) -> str:
         return f"{self.quantity} = {self.formula} = {self.substituted} = {self.value:,}"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What autograd keeps from the forward pass for this layer's backward, as PyTorch does
+    (parameters left out). Inputs and output are kept by reference, so a memory model can
+    count a tensor once when several layers keep it (a ReLU's output is the next conv's
+    input); `new` are tensors made only for the backward, each (dtype, numel): dtype "act"
+    is the activations' precision, else a fixed one ("int64" indices, "bool" masks, "fp32"
+    statistics)."""
+
+    inputs: tuple[int, ...] = ()  # positions in the layer's inputs
+    output: bool = False
+    new: tuple[tuple[str, int], ...] = ()
+
+    def numel(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return (sum(numel(inputs[i]) for i in self.inputs)
+                + (numel(output) if self.output else 0) + sum(n for _, n in self.new))
 
 
 class OpSpec:
@@ -48,6 +66,10 @@ class OpSpec:
 
     def cost(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> LayerCost:
         raise NotImplementedError
+
+    def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
+        """The tensors kept for backward; LayerCost.saved_numel is their total numel."""
+        return Saved()
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:
