@@ -37,9 +37,12 @@ CONVENTIONS: dict[str, Convention] = {
         Convention(
             "flops",
             "2 per MAC (as PyTorch's FlopCounterMode), plus 1 per bias add, plus elementwise "
-            "work: 1 per element for activations and residual adds, 2 per element for batch "
-            "norm (folded scale and shift), k·k−1 compares per max-pool output, k·k per "
-            "average-pool output, 3 per element for softmax",
+            "work: 1 per element for activations (exp and tanh included), residual adds and "
+            "products, 2 per element for batch norm (folded scale and shift), 7 for layer "
+            "norm (5 without affine), size+5 for local response norm, k·k−1 compares per "
+            "max-pool output, k·k per average-pool output (adaptive and global pools: one per "
+            "window cell), 3 per element for softmax; dropout (inference), flatten and concat "
+            "0",
         ),
     )
 }
