@@ -36,7 +36,7 @@ def _elementwise_lines(shape: Shape, ops_per: int, what: str) -> list[Derivation
     return [Derivation("params", "0 (no weights)", "0", 0),
             Derivation("elementwise ops", f"{ops_per}·numel" if ops_per > 1 else "numel",
                        f"{ops_per}·{dims}" if ops_per > 1 else dims, ops_per * n),
-            Derivation("backward ops", "numel (gradient × local derivative)", dims, n),
+            Derivation("backward elementwise", "numel (gradient × local derivative)", dims, n),
             Derivation("saved for backward", f"numel (the {what})", dims, n)]
 
 
@@ -97,7 +97,7 @@ class Softmax(OpSpec):
         n, dims = numel(output), "·".join(map(str, output))
         return [Derivation("params", "0 (no weights)", "0", 0),
                 Derivation("elementwise ops", "3·numel (exp, add to the sum, divide)", f"3·{dims}", 3 * n),
-                Derivation("backward ops", "4·numel (dx = y·(g − Σ g·y))", f"4·{dims}", 4 * n),
+                Derivation("backward elementwise", "4·numel (dx = y·(g − Σ g·y))", f"4·{dims}", 4 * n),
                 Derivation("saved for backward", "numel (the output y)", dims, n)]
 
 
@@ -124,6 +124,6 @@ class Dropout(OpSpec):
         n, dims = numel(output), "·".join(map(str, output))
         return [Derivation("params", "0 (no weights)", "0", 0),
                 Derivation("elementwise ops", "0 (identity at inference)", f"p = {attrs['p']:g}", 0),
-                Derivation("backward ops", "numel (gradient × mask)", dims, n),
+                Derivation("backward elementwise", "numel (gradient × mask)", dims, n),
                 Derivation("saved for backward", "numel (the training mask)", dims, n)]
 

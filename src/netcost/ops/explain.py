@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..cost.conventions import backward_macs, backward_ops, forward_ops
 from ..cost.counts import lecture_batch_space, lecture_space
-from ..ir import Layer
+from ..ir import Layer, numel
 from ..units import PRECISION_BITS, check_precision
 from .registry import Derivation, get_op
 
@@ -18,6 +18,8 @@ def convention_ops(layer: Layer, convention: str) -> Derivation:
     name = f"ops ({convention})"
     if convention == "macs":
         return Derivation(name, "MACs", f"{c.macs:,}", value)
+    if not c.macs and not c.bias_ops:  # no dot products: every convention but macs agrees
+        return Derivation(name, "elementwise ops", f"{c.elementwise_ops:,}", value)
     if convention == "flops":
         return Derivation(name, "2·MACs + bias adds + elementwise",
                           f"2·{c.macs:,} + {c.bias_ops:,} + {c.elementwise_ops:,}", value)
@@ -38,12 +40,28 @@ def _backward(layer: Layer, convention: str, input_grad: bool) -> list[Derivatio
     ops = backward_ops(c, convention, input_grad)
     if convention == "macs":
         ops_line = Derivation(f"backward ops ({convention})", "backward MACs", f"{macs:,}", ops)
+    elif not macs:
+        ops_line = Derivation(f"backward ops ({convention})", "backward elementwise",
+                              f"{ops:,}", ops)
     else:
         elementwise = ops - 2 * macs
         ops_line = Derivation(f"backward ops ({convention})",
                               "2·backward MACs + backward elementwise",
                               f"2·{macs:,} + {elementwise:,}", ops)
-    return [mac_line, ops_line]
+    return [mac_line, ops_line] if macs else [ops_line]
+
+
+def saved_line(layer: Layer) -> Derivation:
+    """What autograd keeps for this layer's backward (OpSpec.saves), term by term."""
+    saved = get_op(layer.kind).saves(layer.attrs, layer.input_shapes, layer.output_shape)
+    many = len(layer.input_shapes) > 1
+    terms = [(f"input{i}" if many else "input", layer.input_shapes[i]) for i in saved.inputs]
+    terms += [("output", layer.output_shape)] if saved.output else []
+    names = [t for t, _ in terms] + [f"{dtype} tensor" for dtype, _ in saved.new]
+    values = [numel(shape) for _, shape in terms] + [n for _, n in saved.new]
+    return Derivation("saved for backward", " + ".join(names) or "nothing",
+                      " + ".join(f"{v:,}" for v in values) or "0",
+                      saved.numel(layer.input_shapes, layer.output_shape))
 
 
 def layer_derivations(layer: Layer, *, batch: int = 1, precision: str = "fp32",
@@ -58,11 +76,13 @@ def layer_derivations(layer: Layer, *, batch: int = 1, precision: str = "fp32",
     storage = Derivation(f"storage ({precision}, bytes)", "params·bits/8", f"{p:,}·{bits}/8",
                          -(-p * bits // 8))
     at = next((i + 1 for i, d in enumerate(own) if d.quantity == "params"), 0)
-    lines = [*own[:at], storage, *own[at:]]
+    lines = [*own[:at], storage, *own[at:]] if p else list(own)
     if f"ops ({convention})" not in names:
         lines.append(convention_ops(layer, convention))
     lines += _backward(layer, convention, input_grad)
     i, o = layer.input_numel, layer.output_numel
+    if "saved for backward" not in names:
+        lines.append(saved_line(layer))
     if "lecture space (1 sample)" not in names:
         lines.append(Derivation("lecture space (1 sample)",
                                 "2·params + 2·inputs + 2·outputs",

@@ -36,7 +36,7 @@ class Add(OpSpec):
                 output: Shape) -> list[Derivation]:
         m, n = len(inputs), numel(output)
         return [Derivation("elementwise ops", "(inputs − 1)·numel", f"({m} − 1)·{n}", (m - 1) * n),
-                Derivation("backward ops", "0 (the gradient passes to every input unchanged)",
+                Derivation("backward elementwise", "0 (the gradient passes to every input unchanged)",
                            "0", 0)]
 
 
@@ -75,7 +75,7 @@ class Mul(OpSpec):
                 output: Shape) -> list[Derivation]:
         n, (a, b) = numel(output), (numel(s) for s in inputs)
         return [Derivation("elementwise ops", "numel(output)", f"{n}", n),
-                Derivation("backward ops", "2·numel(out) + Σ(numel(out) − numel(input))",
+                Derivation("backward elementwise", "2·numel(out) + Σ(numel(out) − numel(input))",
                            f"2·{n} + ({n} − {a}) + ({n} − {b})", 2 * n + (n - a) + (n - b)),
                 Derivation("saved for backward", "numel(a) + numel(b)", f"{a} + {b}", a + b)]
 

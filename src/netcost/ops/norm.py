@@ -65,7 +65,7 @@ class BatchNorm2d(OpSpec):
             Derivation("params", "2·C (γ and β)", f"2·{c}", 2 * c) if attrs["affine"]
             else Derivation("params", "0 (affine=False)", "0", 0),
             Derivation("elementwise ops", "2·C·H·W (folded scale and shift)", f"2·{d}", 2 * n),
-            Derivation("backward ops", "9·C·H·W (x̂ 2, Σg 1, Σg·x̂ 2, dx 4)", f"9·{d}", 9 * n),
+            Derivation("backward elementwise", "9·C·H·W (x̂ 2, Σg 1, Σg·x̂ 2, dx 4)", f"9·{d}", 9 * n),
             Derivation("saved for backward", "C·H·W + 2·C (input, batch μ and 1/σ)",
                        f"{d} + 2·{c}", n + 2 * c),
         ]
@@ -122,7 +122,7 @@ class LayerNorm(OpSpec):
             else Derivation("params", "0 (no affine)", "0", 0),
             Derivation("elementwise ops", f"{per}·numel (μ 1, centre 1, σ² 2, scale 1"
                        + (", affine 2)" if affine else ")"), f"{per}·{dims}", per * n),
-            Derivation("backward ops", "9·numel", f"9·{dims}", 9 * n),
+            Derivation("backward elementwise", "9·numel", f"9·{dims}", 9 * n),
             Derivation("saved for backward", "numel + 2·rows (input, μ and 1/σ per row)",
                        f"{n} + 2·{n // d}", n + 2 * (n // d)),
         ]
@@ -168,7 +168,7 @@ class LocalResponseNorm(OpSpec):
             Derivation("params", "0 (no weights)", "0", 0),
             Derivation("elementwise ops", "(size + 5)·numel (x² 1, Σ size−1, ·α/size 2, +k 1, ^β 1, ÷ 1)",
                        f"({size} + 5)·{dims}", (size + 5) * n),
-            Derivation("backward ops", "(size + 11)·numel", f"({size} + 11)·{dims}", (size + 11) * n),
+            Derivation("backward elementwise", "(size + 11)·numel", f"({size} + 11)·{dims}", (size + 11) * n),
             Derivation("saved for backward", "3·numel + (C + size − 1)·numel/C",
                        f"3·{n} + ({c} + {size} − 1)·{n // c}", cost.saved_numel),
         ]

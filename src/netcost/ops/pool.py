@@ -102,7 +102,7 @@ class MaxPool2d(_Pool2d):
             Derivation("params", "0 (no weights)", "0", 0),
             Derivation("compares", "(k_h·k_w − 1)·C·out_h·out_w",
                        f"({kh}·{kw} − 1)·{c}·{oh}·{ow}", (kh * kw - 1) * outs),
-            Derivation("backward ops", "C·out_h·out_w (route each gradient to its argmax)",
+            Derivation("backward elementwise", "C·out_h·out_w (route each gradient to its argmax)",
                        f"{c}·{oh}·{ow}", outs),
             Derivation("saved for backward", "C·H·W input + C·out_h·out_w argmax indices",
                        f"{'·'.join(map(str, inputs[0]))} + {c}·{oh}·{ow}",
@@ -141,7 +141,7 @@ class AvgPool2d(_Pool2d):
             *_window_formula(attrs, inputs, output),
             Derivation("params", "0 (no weights)", "0", 0),
             Derivation("adds + divides", "k_h·k_w·C·out_h·out_w", f"{kh}·{kw}·{c}·{oh}·{ow}", ops),
-            Derivation("backward ops", "k_h·k_w·C·out_h·out_w (spread each gradient over its window)",
+            Derivation("backward elementwise", "k_h·k_w·C·out_h·out_w (spread each gradient over its window)",
                        f"{kh}·{kw}·{c}·{oh}·{ow}", ops),
         ]
 
@@ -197,7 +197,7 @@ class AdaptiveAvgPool2d(_Adaptive):
         w = self._explain_windows(inputs, output)
         return [w, Derivation("adds + divides", "window cells (n−1 adds + 1 divide per window)",
                               f"{w.value}", w.value),
-                Derivation("backward ops", "window cells", f"{w.value}", w.value)]
+                Derivation("backward elementwise", "window cells", f"{w.value}", w.value)]
 
 
 @register("adaptive_max_pool2d")
@@ -245,5 +245,5 @@ class GlobalAvgPool2d(OpSpec):
         n = c * h * w
         return [Derivation("params", "0 (no weights)", "0", 0),
                 Derivation("adds + divides", "C·H·W", f"{c}·{h}·{w}", n),
-                Derivation("backward ops", "C·H·W (each input gets its channel's gradient / H·W)",
+                Derivation("backward elementwise", "C·H·W (each input gets its channel's gradient / H·W)",
                            f"{c}·{h}·{w}", n)]
