@@ -207,9 +207,10 @@ def _measure(torch: Any, model: Any, inputs: tuple[Any, ...], optimizer: str, de
     buffers = _storage_bytes(model.buffers())
     input_bytes = _storage_bytes([*inputs, target])
 
-    # Inference first, before any optimizer state or gradient exists.
+    # Inference first, before any optimizer state or gradient exists; no labels.
     model.eval()
-    inference = _inference_peak(torch, model, inputs, dev, amp) + weights + buffers + input_bytes
+    inference = (_inference_peak(torch, model, inputs, dev, amp) + weights + buffers
+                 + _storage_bytes(inputs))
 
     model.train()
     opt = make_optimizer(optimizer, model.parameters(), foreach=foreach)
