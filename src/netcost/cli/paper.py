@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from typing import Any
 
 import click
@@ -126,7 +127,7 @@ def paper(table: str, fmt: str, output: str | None) -> None:
         emit(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False) + "\n", output)
     elif fmt == "markdown":
         emit(render_markdown(comparison), output)
-    elif output is None and click.get_text_stream("stdout").isatty():
+    elif output is None and sys.stdout.isatty():
         from rich.console import Console
 
         render_table(comparison, console=Console())  # colours and the terminal's width

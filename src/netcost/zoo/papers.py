@@ -15,7 +15,6 @@ from typing import Any
 
 from ..errors import UnknownModel
 from ..ir import Layer, Network
-from ..units import nearest
 
 THRESHOLD = 0.02  # rows that differ by more than this are flagged
 
@@ -157,9 +156,7 @@ def get_table(key: str) -> PaperTable:
     name = key.lower()
     if name in TABLES:
         return TABLES[name]
-    hint = nearest(name, list(TABLES))
-    more = f"did you mean {', '.join(hint)}?" if hint else f"choose {' or '.join(TABLES)}"
-    raise UnknownModel(f"no paper table for {key!r}; {more}")
+    raise UnknownModel(f"no paper table for {key!r}; choose {' or '.join(TABLES)}")
 
 
 # --- computing a row ---------------------------------------------------------------------

@@ -36,8 +36,9 @@ def model(name: str, *, summary: str, family: str, input_shape: Shape = (3, 224,
 
 
 def _load() -> None:
-    if not _MODELS:
-        from . import catalogue  # noqa: F401  (imports every family, which registers)
+    # Always (a cached import after the first): a family module imported on its own has
+    # registered only its own models.
+    from . import catalogue  # noqa: F401  (imports every family, which registers)
 
 
 def entries() -> dict[str, ZooEntry]:
