@@ -51,7 +51,7 @@ def test_params_equal_and_macs_within_half_percent_of_torchvision(name, tv_meta)
     assert report.totals["macs"] == pytest.approx(meta["_ops"] * 1e9, rel=0.005)
 
 
-def test_the_issue_figures(tv_meta):
+def test_the_issue_figures():
     assert zoo.build("vgg16").params == 138_357_544
     assert zoo.build("resnet50-v1.5").params == 25_557_032
     assert zoo.build("densenet121").params == 7_978_856
