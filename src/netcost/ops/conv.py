@@ -135,8 +135,9 @@ class ConvTranspose2d(OpSpec):
         super().normalize(attrs, inputs)
         attrs = _conv_common(self.kind, attrs, inputs)
         pad = attrs.get("padding", 0)
-        if isinstance(pad, str):
-            raise InvalidArgument("transposed convolution takes a number for padding, not 'same'")
+        if isinstance(pad, str) and pad.lower() in ("same", "valid"):
+            raise InvalidArgument(
+                f"transposed convolution takes a number for padding, not {pad!r}")
         attrs["padding"] = pair("padding", pad, zero_ok=True)
         attrs["output_padding"] = pair("output_padding", attrs.get("output_padding", 0),
                                        zero_ok=True)
