@@ -49,7 +49,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
@@ -113,10 +114,34 @@ def _build(path: str, args: Mapping[str, Any]) -> Any:
         raise ModelImportError(f"calling {path!r} failed: {exc}") from None
     except Exception:
         pass
-    try:  # the constructor needs real values (.item(), numpy ...): build on the CPU
+    try:  # the constructor reads real values (.tolist(), .item()): parameters alone on meta
+        with _parameters_on_meta(torch):
+            return factory(**args)
+    except Exception:
+        pass
+    try:  # last resort: build it for real
         return factory(**args)
     except Exception as exc:
         raise ModelImportError(f"building {path!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+@contextmanager
+def _parameters_on_meta(torch: Any) -> Iterator[None]:
+    """Move each parameter to meta as it is registered (before its initialisation runs),
+    as accelerate's init_empty_weights does; other tensors stay real."""
+    register = torch.nn.Module.register_parameter
+
+    def on_meta(self: Any, name: str, param: Any) -> None:
+        register(self, name, param)
+        if param is not None and not param.is_meta:
+            p = self._parameters[name]
+            self._parameters[name] = type(p)(p.to("meta"), requires_grad=p.requires_grad)
+
+    torch.nn.Module.register_parameter = on_meta
+    try:
+        yield
+    finally:
+        torch.nn.Module.register_parameter = register
 
 
 def _default_input(path: str | None) -> tuple[int, ...] | None:
@@ -174,7 +199,9 @@ def _inputs(module: Any, name: str, input_shape: Any, example_inputs: Any,
 
         return tuple(meta(a) for a in args), {k: meta(v) for k, v in kwargs.items()}, batch
     if input_shape is None:
-        default = _default_input(name if ":" in name else None)
+        size = getattr(module, "image_size", None)  # a ViT is built for one size
+        default = ((3, size, size) if isinstance(size, int)
+                   else _default_input(name if ":" in name else None))
         if default is None:
             raise ShapeError(f"give the input shape of {name}, e.g. --input 3x224x224 "
                              f"(or input_shape=(1, 3, 224, 224) from Python)")

@@ -349,7 +349,7 @@ def classify(func: Any) -> Rule:
     base = name.rstrip("_")
     if name in _META_SET or func.namespace == "prim":
         return Rule(SKIP)
-    if name in _VIEW_SET or (func.is_view and name not in _TABLE):
+    if name in _VIEW_SET or base in _VIEW_SET or (func.is_view and name not in _TABLE):
         return Rule(VIEW)
     if name in _FACTORY_SET or base in _FACTORY_SET:
         return Rule(FACTORY)
