@@ -66,6 +66,7 @@ class Linear(OpSpec):
             Derivation("lecture space (1 sample)", "2·(n+1)·k + 2·n + 2·k",
                        f"2·({n}+1)·{k} + 2·{n} + 2·{k}", 2 * (n + 1) * k + 2 * n + 2 * k)
             if bias and rows == 1 else
-            Derivation("lecture space (1 sample)", "2·params + 2·inputs + 2·outputs", "",
+            Derivation("lecture space (1 sample)", "2·params + 2·inputs + 2·outputs",
+                       f"2·{(n + bias) * k:,} + 2·{rows * n:,} + 2·{rows * k:,}",
                        2 * ((n + bias) * k + rows * n + rows * k)),
         ]

@@ -34,13 +34,19 @@ def _window_formula(attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
     _, oh, ow = output
     (kh, kw), (sh, sw), (ph, pw) = attrs["kernel"], attrs["stride"], attrs["padding"]
     dh, dw = attrs.get("dilation", (1, 1))
-    rnd = ("⌈", "⌉") if attrs["ceil_mode"] else ("⌊", "⌋")
-    return [
-        Derivation("out_h", f"{rnd[0]}(H + 2p − d·(k−1) − 1)/s{rnd[1]} + 1",
-                   f"{rnd[0]}({H} + 2·{ph} − {dh}·({kh}−1) − 1)/{sh}{rnd[1]} + 1", oh),
-        Derivation("out_w", f"{rnd[0]}(W + 2p − d·(k−1) − 1)/s{rnd[1]} + 1",
-                   f"{rnd[0]}({W} + 2·{pw} − {dw}·({kw}−1) − 1)/{sw}{rnd[1]} + 1", ow),
-    ]
+    ceil = attrs["ceil_mode"]
+    rnd = ("⌈", "⌉") if ceil else ("⌊", "⌋")
+
+    def line(axis: str, size: int, p: int, d: int, k: int, s: int, out: int) -> Derivation:
+        # ceil mode drops a last window that would start in the right padding: say so
+        dropped = ceil and out != -(-(size + 2 * p - d * (k - 1) - 1) // s) + 1
+        tail = " − 1 (last window would start in the padding)" if dropped else ""
+        return Derivation(f"out_{axis}",
+                          f"{rnd[0]}({axis.upper()} + 2p − d·(k−1) − 1)/s{rnd[1]} + 1",
+                          f"{rnd[0]}({size} + 2·{p} − {d}·({k}−1) − 1)/{s}{rnd[1]} + 1{tail}",
+                          out)
+
+    return [line("h", H, ph, dh, kh, sh, oh), line("w", W, pw, dw, kw, sw, ow)]
 
 
 class _Pool2d(OpSpec):
