@@ -17,6 +17,9 @@ COMMANDS: dict[str, str] = {
     "compare": "report:compare",
     "models": "report:models",
     "paper": "paper:paper",
+    "devices": "devices:devices",
+    "calibrate": "calibrate:calibrate",
+    "plan": "plan:plan",
 }
 
 

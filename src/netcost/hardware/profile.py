@@ -55,6 +55,13 @@ def interpolate(curve: Sequence[tuple[float, float]], x: float) -> float:
     return y0 + w * (y1 - y0)
 
 
+def _points(points: Any) -> tuple[tuple[float, float, float], ...]:
+    pts = tuple((float(a), float(b), float(v)) for a, b, v in points)
+    if not pts or any(x <= 0 for p in pts for x in p):
+        raise InvalidArgument("a profile surface must hold positive (x, y, value) points")
+    return pts
+
+
 def _curve(points: Any) -> Curve:
     pts = tuple(sorted((float(a), float(b)) for a, b in points))
     if not pts or any(a <= 0 or b <= 0 for a, b in pts):
@@ -70,9 +77,10 @@ class Backend:
     name: str  # e.g. "Intel(R) Xeon(R) Processor, 2 threads"
     threads: int
     memory_bytes: int
-    # precision -> op class -> curve of (MACs per call, achieved FLOP/s); classes:
-    # gemm, conv3x3, conv1x1, depthwise, plus their "_bwd" (backward) curves
-    compute: Mapping[str, Mapping[str, Curve]]
+    # precision -> op class -> measured (x, y, achieved FLOP/s) points; classes gemm
+    # (x = rows, y = width), conv3x3, conv1x1, depthwise (x = output pixels, y = channel
+    # feature, see cost.time.shape_features), plus their "_bwd" (backward) surfaces
+    compute: Mapping[str, Mapping[str, tuple[tuple[float, float, float], ...]]]
     # (bytes moved per call, achieved bytes/s) of an elementwise op that allocates its output
     elementwise: Curve
     stream: Mapping[str, float]  # STREAM-like copy / triad into preallocated memory, bytes/s
@@ -98,7 +106,7 @@ class Backend:
         return cls(
             backend=str(d["backend"]), name=str(d["name"]), threads=int(d["threads"]),
             memory_bytes=int(d["memory_bytes"]),
-            compute={p: {c: _curve(curve) for c, curve in classes.items()}
+            compute={p: {c: _points(pts) for c, pts in classes.items()}
                      for p, classes in d["compute"].items()},
             elementwise=_curve(d["elementwise"]),
             stream={k: float(v) for k, v in d["stream"].items()},
@@ -109,7 +117,7 @@ class Backend:
 
     def peak_flops(self) -> dict[str, float]:
         """The best rate measured per precision: the device's practical peak."""
-        return {p: max(v for curve in classes.values() for _, v in curve)
+        return {p: max(v for pts in classes.values() for _, _, v in pts)
                 for p, classes in self.compute.items() if classes}
 
     def bandwidth(self) -> float:

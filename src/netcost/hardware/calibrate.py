@@ -1,0 +1,302 @@
+"""Measure this machine with PyTorch: achieved throughput by shape, not one peak.
+
+What is measured, per backend (CPU, and CUDA when present) and precision (fp32, and bf16
+where the backend has bf16 kernels):
+- GEMM throughput over (rows, width) - linear layers at small and large batches;
+- convolution throughput over (output pixels, channels) for 3x3, 1x1 and depthwise kernels,
+  forward and backward;
+- an elementwise op that allocates its output, over sizes (what framework ops pay: caches,
+  page faults of fresh memory), and STREAM-like copy/triad into preallocated memory;
+- the dispatch overhead of one tiny op, forward and with autograd's backward;
+- the per-tensor overhead of a foreach optimizer step.
+
+Throughputs are net of the dispatch overhead, which the time model adds once per op.
+torch is imported inside the functions: `import netcost` stays light.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .profile import Backend, Profile, save_profile
+
+# (output pixels incl. batch, channels): the grid each conv class is measured on. Pixels
+# 49..25088 span 7x7 maps at batch 1 to 56x56 at batch 8; a point whose MACs exceed
+# MAX_MACS is left out to keep the calibration short (the curve is flat beyond it).
+PIXELS = (49, 196, 784, 3136, 25088)
+CHANNELS = {"conv3x3": (16, 64, 256, 512), "conv1x1": (32, 128, 512, 2048),
+            "depthwise": (32, 144, 576, 1280)}
+GEMM_ROWS = (1, 8, 64, 512)
+GEMM_WIDTH = (256, 1024, 4096)
+ELEMENTWISE_NUMEL = tuple(2 ** k for k in range(10, 25, 2))
+MAX_MACS = 0.5e9
+
+
+@dataclass(frozen=True)
+class Task:
+    label: str
+    run: Callable[[float], Any]  # seconds allowed -> result
+
+
+class Timer:
+    """Lower-quartile time of a callable after warm-up, synchronising CUDA. The lower quartile
+    rather than the median: on a shared machine a run is only ever slowed down, never sped
+    up, so the faster runs are the better estimate of what the hardware does."""
+
+    def __init__(self, torch: Any, device: str):
+        self.torch = torch
+        self.cuda = device == "cuda"
+
+    def __call__(self, fn: Callable[[], Any], seconds: float, *, min_reps: int = 3,
+                 max_reps: int = 50) -> float:
+        sync = self.torch.cuda.synchronize if self.cuda else (lambda: None)
+        start = time.perf_counter()
+        fn()  # warm-up: first-call setup (kernel selection, allocation) is not measured
+        sync()
+        first = time.perf_counter() - start
+        # as many repeats as fit in `seconds`, at least one, at most max_reps
+        reps = int(min(max(seconds / max(first, 1e-7), 1), max_reps))
+        reps = max(reps, min(min_reps, reps + 1 if first * min_reps < seconds else 1))
+        times: list[float] = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - start)
+        times.sort()
+        return statistics.median(times[: max(len(times) // 2, 1)])
+
+
+def _dtype(torch: Any, precision: str) -> Any:
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def conv_shape(cls: str, pixels: int, channels: int) -> tuple[int, int, int, int, int]:
+    """(batch, channels in, side, channels out, groups) for a grid point: square maps,
+    batch 8 once the map would exceed 56x56 (as in a batch-8 training step)."""
+    batch = 1 if pixels <= 3136 else 8
+    side = round((pixels / batch) ** 0.5)
+    if cls == "conv1x1":
+        return batch, channels, side, channels // 2, 1  # bottleneck-style squeeze
+    if cls == "depthwise":
+        return batch, channels, side, channels, channels
+    return batch, channels, side, channels, 1
+
+
+def conv_macs(cls: str, pixels: int, channels: int) -> int:
+    b, c, s, k, g = conv_shape(cls, pixels, channels)
+    kk = 1 if cls == "conv1x1" else 9
+    return b * s * s * k * (c // g) * kk
+
+
+def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, list],
+                overhead: list[float]) -> Iterator[Task]:
+    dtype = _dtype(torch, prec)
+    for cls, chans in CHANNELS.items():
+        for c in chans:
+            for p in PIXELS:
+                if conv_macs(cls, p, c) > MAX_MACS:
+                    continue
+
+                def run(seconds: float, cls: str = cls, c: int = c, p: int = p) -> None:
+                    b, cin, s, k, g = conv_shape(cls, p, c)
+                    kk = 1 if cls == "conv1x1" else 3
+                    conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
+                    conv = conv.to(dev, dtype)
+                    x = torch.randn(b, cin, s, s, device=dev, dtype=dtype)
+                    with torch.no_grad():
+                        t_fwd = timer(lambda: conv(x), seconds / 2)
+                    xg = x.clone().requires_grad_()
+                    grad = torch.randn(b, k, s, s, device=dev, dtype=dtype)
+
+                    def step() -> None:
+                        conv.weight.grad = None
+                        conv(xg).backward(grad)
+
+                    t_all = timer(step, seconds / 2)
+                    macs = conv_macs(cls, p, c)
+                    net_fwd = max(t_fwd - overhead[0], t_fwd * 0.1)
+                    net_bwd = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9)
+                    # per class: (pixels, channel feature, FLOP/s), the feature as
+                    # cost.time.shape_features reads it; backward does 2x the MACs
+                    feat = c if cls == "depthwise" else (cin * k) ** 0.5
+                    out.setdefault(cls, []).append([b * s * s, feat, 2 * macs / net_fwd])
+                    out.setdefault(cls + "_bwd", []).append([b * s * s, feat, 4 * macs / net_bwd])
+
+                yield Task(f"{dev} {prec} {cls} {c}ch {p}px", run)
+
+
+def _gemm_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, list],
+                overhead: list[float]) -> Iterator[Task]:
+    dtype = _dtype(torch, prec)
+    for m in GEMM_ROWS:
+        for n in GEMM_WIDTH:
+            def run(seconds: float, m: int = m, n: int = n) -> None:
+                a = torch.randn(m, n, device=dev, dtype=dtype)
+                w = torch.randn(n, n, device=dev, dtype=dtype)
+                t = timer(lambda: torch.mm(a, w), seconds)
+                net = max(t - overhead[0], t * 0.1)
+                out.setdefault("gemm", []).append([m, n, 2 * m * n * n / net])  # rows, width
+
+            yield Task(f"{dev} {prec} gemm {m}x{n}x{n}", run)
+
+
+def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float]) -> Task:
+    def run(seconds: float) -> None:
+        a = torch.ones(8, device=dev)
+        overhead[0] = timer(lambda: torch.add(a, a), seconds / 2, min_reps=20, max_reps=2000)
+        x = torch.ones(8, device=dev, requires_grad=True)
+
+        def both() -> None:
+            x.grad = None
+            torch.add(x, x).sum().backward()
+
+        # fwd+bwd of add then sum: two forward ops, two backward nodes, one engine run
+        overhead[1] = max((timer(both, seconds / 2, min_reps=20, max_reps=2000)
+                           - 2 * overhead[0]) / 2, 0.0)
+
+    return Task(f"{dev} dispatch overhead", run)
+
+
+def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list,
+                  stream: dict[str, float], overhead: list[float]) -> Iterator[Task]:
+    for n in ELEMENTWISE_NUMEL:
+        def run(seconds: float, n: int = n) -> None:
+            a = torch.randn(n, device=dev)
+            b = torch.randn(n, device=dev)
+            t = timer(lambda: torch.add(a, b), seconds, max_reps=200)
+            net = max(t - overhead[0], t * 0.1)
+            elementwise.append([12 * n, 12 * n / net])  # read a and b, write a fresh output
+
+        yield Task(f"{dev} elementwise {n} numbers", run)
+
+    def run_stream(seconds: float) -> None:
+        n = ELEMENTWISE_NUMEL[-1] * 4
+        a, b, c = (torch.randn(n, device=dev) for _ in range(3))
+        t_copy = timer(lambda: c.copy_(a), seconds / 2)
+        t_triad = timer(lambda: torch.add(a, b, alpha=3.0, out=c), seconds / 2)
+        stream["copy"] = 8 * n / t_copy
+        stream["triad"] = 12 * n / t_triad
+
+    yield Task(f"{dev} STREAM copy/triad", run_stream)
+
+
+def _optimizer_task(torch: Any, dev: str, timer: Timer, result: list[float]) -> Task:
+    """Per-tensor cost of a foreach SGD step over many tiny tensors (their bytes are nil)."""
+    def run(seconds: float) -> None:
+        params = [torch.zeros(4, device=dev, requires_grad=True) for _ in range(200)]
+        for p in params:
+            p.grad = torch.ones_like(p)
+        opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, foreach=True)
+        opt.step()
+        result[0] = timer(opt.step, seconds) / len(params)
+
+    return Task(f"{dev} optimizer step overhead", run)
+
+
+def _bf16_supported(torch: Any, dev: str) -> bool:
+    if dev == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _memory_bytes(torch: Any, dev: str) -> int:
+    if dev == "cuda":
+        return int(torch.cuda.get_device_properties(0).total_memory)
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def _device_name(torch: Any, dev: str, threads: int) -> str:
+    if dev == "cuda":
+        return torch.cuda.get_device_name(0)
+    name = "CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import platform
+
+    if name == "CPU" and platform.processor():
+        name = platform.processor()
+    return f"{name}, {threads} threads"
+
+
+def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
+                 state: dict[str, Any]) -> list[Task]:
+    timer = Timer(torch, dev)
+    overhead = state.setdefault("overhead", [0.0, 0.0])
+    tasks = [_overhead_task(torch, dev, timer, overhead)]
+    for prec in precisions:
+        compute = state.setdefault("compute", {}).setdefault(prec, {})
+        tasks += list(_gemm_tasks(torch, dev, prec, timer, compute, overhead))
+        tasks += list(_conv_tasks(torch, dev, prec, timer, compute, overhead))
+    tasks += list(_memory_tasks(torch, dev, timer, state.setdefault("elementwise", []),
+                                state.setdefault("stream", {}), overhead))
+    tasks.append(_optimizer_task(torch, dev, timer, state.setdefault("optimizer", [0.0])))
+    return tasks
+
+
+def _backend(torch: Any, dev: str, threads: int, state: dict[str, Any]) -> Backend:
+    return Backend(
+        backend=dev, name=_device_name(torch, dev, threads), threads=threads,
+        memory_bytes=_memory_bytes(torch, dev),
+        compute={p: {c: [tuple(pt) for pt in pts] for c, pts in classes.items()}
+                 for p, classes in state["compute"].items()},
+        elementwise=tuple(tuple(pt) for pt in state["elementwise"]),
+        stream=state["stream"], overhead_s=state["overhead"][0],
+        overhead_bwd_s=state["overhead"][1], optimizer_overhead_s=state["optimizer"][0],
+    )
+
+
+def calibrate(*, budget_s: float = 45.0, backends: tuple[str, ...] | None = None,
+              threads: int | None = None, progress: Callable[[str, int, int], None] | None = None,
+              save: bool = True) -> Profile:
+    """Measure every backend within about `budget_s` seconds and (by default) save the profile
+    atomically. `progress(label, done, total)` is called before each measurement."""
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if backends is None:
+        backends = ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+    plans = []
+    for dev in backends:
+        precisions = ("fp32", "bf16") if _bf16_supported(torch, dev) else ("fp32",)
+        state: dict[str, Any] = {}
+        plans.append((dev, state, plan_backend(torch, dev, precisions, state)))
+    total = sum(len(tasks) for _, _, tasks in plans)
+    # Each measurement gets an equal share of the budget; the setup and warm-up of each take
+    # roughly as long again, so half of the budget is handed out.
+    share = max(budget_s * 0.5 / total, 0.002)
+    done = 0
+    for _dev, _state, tasks in plans:
+        for task in tasks:
+            if progress:
+                progress(task.label, done, total)
+            task.run(share)
+            done += 1
+    if progress:
+        progress("done", done, total)
+    profile = Profile(
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        torch=torch.__version__,
+        backends={dev: _backend(torch, dev, torch.get_num_threads(), state)
+                  for dev, state, _ in plans},
+    )
+    if save:
+        save_profile(profile)
+    return profile
+
