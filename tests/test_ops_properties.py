@@ -135,3 +135,27 @@ def test_activations_keep_any_shape(kind, shape):
     act = build(kind, [shape], {})
     assert act.output_shape == shape
     assert act.cost.elementwise_ops == numel(shape)
+
+
+@settings(max_examples=150, deadline=None)
+@given(any_layer(), st.sampled_from(["lecture", "macs", "flops"]), st.integers(1, 64),
+       st.booleans())
+def test_full_derivation_ends_in_the_reports_numbers(lay, convention, batch, input_grad):
+    # every line of `netcost layer --explain` equals what count() puts in the report
+    from netcost.cost.counts import count
+    from netcost.ir import Network
+    from netcost.ops.explain import layer_derivations
+
+    names = lay.parents
+    network = Network("one", dict(zip(names, lay.input_shapes, strict=True)), (lay,))
+    row = count(network, batch=batch, convention=convention,
+                input_requires_grad=input_grad).layers[0]
+    values = {d.quantity: d.value for d in layer_derivations(
+        lay, batch=batch, convention=convention, input_grad=input_grad)}
+    assert values[f"ops ({convention})"] * batch == row.ops
+    assert values[f"backward ops ({convention})"] * batch == row.backward_ops
+    assert values.get("backward MACs", 0) * batch == row.backward_macs
+    if lay.cost.params:
+        assert values["storage (fp32, bytes)"] == row.param_bytes
+    key = f"lecture space (batch {batch})" if batch > 1 else "lecture space (1 sample)"
+    assert values[key] == row.lecture_space

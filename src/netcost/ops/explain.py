@@ -72,6 +72,8 @@ def layer_derivations(layer: Layer, *, batch: int = 1, precision: str = "fp32",
     own = [d for d in op.explain(layer.attrs, layer.input_shapes, layer.output_shape)
            if not d.quantity.startswith("backward MACs")]  # restated below with the input rule
     names = {d.quantity for d in own}
+    space = [d for d in own if d.quantity.startswith("lecture space")]  # goes last
+    own = [d for d in own if d not in space]
     p, bits = layer.cost.params, PRECISION_BITS[precision]
     storage = Derivation(f"storage ({precision}, bytes)", "params·bits/8", f"{p:,}·{bits}/8",
                          -(-p * bits // 8))
@@ -83,10 +85,8 @@ def layer_derivations(layer: Layer, *, batch: int = 1, precision: str = "fp32",
     i, o = layer.input_numel, layer.output_numel
     if "saved for backward" not in names:
         lines.append(saved_line(layer))
-    if "lecture space (1 sample)" not in names:
-        lines.append(Derivation("lecture space (1 sample)",
-                                "2·params + 2·inputs + 2·outputs",
-                                f"2·{p:,} + 2·{i:,} + 2·{o:,}", lecture_space(layer)))
+    lines += space or [Derivation("lecture space (1 sample)", "2·params + 2·inputs + 2·outputs",
+                                  f"2·{p:,} + 2·{i:,} + 2·{o:,}", lecture_space(layer))]
     if batch > 1:
         ops = forward_ops(layer.cost, convention)
         lines += [
