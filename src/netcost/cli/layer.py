@@ -349,6 +349,7 @@ def render(network: Any, report: Any, *, batch: int, precision: str, convention:
     from rich.console import Console
     from rich.table import Table
 
+    from ..cost.conventions import forward_ops
     from ..cost.counts import lecture_space
     from ..ir import format_shape
     from ..ops import get_op
@@ -386,6 +387,12 @@ def render(network: Any, report: Any, *, batch: int, precision: str, convention:
         add("buffers", c.buffers, c.buffers, si)
     add("MACs", r1.macs, row.macs, si)
     add(f"ops ({convention})", r1.ops, row.ops, si)
+    for other in ("lecture", "macs", "flops"):  # the same layer under the other conventions
+        if other != convention:
+            ops = forward_ops(c, other)
+            table.add_row(f"[dim]  under {other}[/]", f"[dim]{ops:,}[/]",
+                          *([f"[dim]{batch * ops:,}[/]"] if batch > 1 else []),
+                          si(batch * ops))
     add("backward MACs", r1.backward_macs, row.backward_macs, si)
     add(f"backward ops ({convention})", r1.backward_ops, row.backward_ops, si)
     add("activations (output numbers)", r1.activations, row.activations, si)
