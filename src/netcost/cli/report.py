@@ -31,6 +31,9 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Output format."),
         click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
                      help="Write to FILE instead of the terminal."),
+        click.option("--arg", "model_args", multiple=True, metavar="NAME=VALUE",
+                     help="Keyword argument for an import path's class or factory "
+                          "(repeatable); a Python literal, else a string."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -38,7 +41,7 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
-            convention: str) -> Any:
+            convention: str, model_args: tuple[str, ...] = ()) -> Any:
     from ..api import analyze
     from ..cost.conventions import check_convention
     from ..units import check_precision
@@ -46,8 +49,11 @@ def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
     # Check the cheap options first, so a typo is reported before any model is built.
     check_precision(precision)
     check_convention(convention)
+    from ..importers import parse_model_args
+
+    args = parse_model_args(model_args) if model_args else None
     return analyze(model, input_shape=input_shape, batch=batch, precision=precision,
-                   convention=convention)
+                   convention=convention, args=args)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -65,7 +71,8 @@ def emit(text: str, output: str | None) -> None:
 @click.option("--depth", type=int, default=None,
               help="Collapse layers to this module depth (1 = top-level blocks).")
 def report(model: str, input_shape: str | None, batch: int, precision: str, convention: str,
-           fmt: str, output: str | None, depth: int | None) -> None:
+           fmt: str, output: str | None, depth: int | None,
+           model_args: tuple[str, ...] = ()) -> None:
     """Per-layer cost of MODEL: a zoo name (`netcost models`) or an import path."""
     from ..cost.aggregate import check_depth, collapse_report
     from ..render import render
@@ -73,7 +80,7 @@ def report(model: str, input_shape: str | None, batch: int, precision: str, conv
     if depth is not None:
         check_depth(depth)
     result = analyse(model, input_shape=input_shape, batch=batch, precision=precision,
-                     convention=convention)
+                     convention=convention, model_args=model_args)
     emit(render(collapse_report(result, depth), fmt), output)
 
 
@@ -94,13 +101,14 @@ def parse_model_arg(text: str) -> ModelArg:
 @click.argument("models", nargs=-1, required=True)
 @analysis_options
 def compare(models: tuple[str, ...], input_shape: str | None, batch: int, precision: str,
-            convention: str, fmt: str, output: str | None) -> None:
+            convention: str, fmt: str, output: str | None,
+            model_args: tuple[str, ...] = ()) -> None:
     """Models side by side: params, storage, MACs, ops, activations."""
     from ..render.compare import render
 
     args = [parse_model_arg(m) for m in models]
     reports = [analyse(a.model, input_shape=input_shape, batch=batch, precision=precision,
-                       convention=convention) for a in args]
+                       convention=convention, model_args=model_args) for a in args]
     emit(render(reports, fmt), output)
 
 

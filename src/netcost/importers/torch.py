@@ -352,6 +352,22 @@ def _network(name: str, tracer: Any, out: Any, info: dict, batch: int, mode: str
     from .torch_trace import LAYER, storage_key
 
     pnum, bnum = info["pnum"], info["bnum"]
+    # State no op read (num_batches_tracked in training, a parameter the forward skips) is
+    # charged to the first layer of the module that owns it; a module that never ran keeps
+    # its state in a last "unused_parameters" layer.
+    first_of: dict[str, Any] = {}
+    for rec in tracer.records:
+        first_of.setdefault(rec.module, rec)
+    unused_p: list[str] = []
+    unused_b: list[str] = []
+    for names, unused, field in ((pnum, unused_p, "params"), (bnum, unused_b, "buffers")):
+        for n in names:
+            if n not in tracer.used:
+                owner = first_of.get(n.rpartition(".")[0])
+                if owner is None:
+                    unused.append(n)
+                else:
+                    getattr(owner, field).append(n)
     sizes: dict[str, int] = {n: numel(s) for n, s in input_shapes.items()}
     layers = []
     for rec in tracer.records:
@@ -372,8 +388,6 @@ def _network(name: str, tracer: Any, out: Any, info: dict, batch: int, mode: str
         weight_key = rec.params[0] if rec.params else (rec.uses[0] if rec.uses else None)
         layers.append(Layer(rec.name, c.kind, attrs, tuple(rec.input_shapes), rec.output_shape,
                             tuple(rec.parents), cost, weight_key))
-    unused_p = [p for p in pnum if p not in tracer.used]
-    unused_b = [b for b in bnum if b not in tracer.used]
     if unused_p or unused_b:
         layers.append(Layer(
             "unused_parameters", "parameters",
