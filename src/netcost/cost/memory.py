@@ -209,9 +209,11 @@ def _facts(layer: Layer, batch: int, training: bool) -> _Facts:
     alias = kind in _VIEW_KINDS or inplace or (kind == "dropout" and not training)
     passthrough = kind in _PASS_KINDS or (inplace and kind == "add")
     grad_is_view = kind == "concat" and batch > 1
-    if "saved" in layer.attrs:  # recorded by the importer from autograd itself
+    if "saved" in layer.attrs:  # recorded by the importer from autograd itself, at batch 1
         saved = tuple(layer.attrs["saved"])
-        extra = sum(int(n) * int(size) for n, size in layer.attrs.get("saved_extra", ()))
+        # Batch norm's statistics are per channel; other extras (indices, masks) per sample.
+        scale = 1 if "batch_norm" in _attr_kind(layer) else batch
+        extra = sum(int(n) * int(size) * scale for n, size in layer.attrs.get("saved_extra", ()))
         return _Facts(alias, passthrough, grad_is_view, saved, extra)
     rule = _SAVES.get(kind)
     if rule is None and kind in _activation_saves():
@@ -321,8 +323,12 @@ def _tensor_numel(network: Network) -> dict[str, int]:
 
 
 def _outputs(network: Network) -> list[str]:
+    """The network's outputs: as the importer recorded them, else the unconsumed layers."""
+    if network.extra.get("outputs"):
+        return list(network.extra["outputs"])
     consumers = network.consumers()
-    outs = [layer.name for layer in network.layers if not consumers[layer.name]]
+    outs = [layer.name for layer in network.layers
+            if not consumers[layer.name] and layer.kind != "parameters"]
     return outs or [network.layers[-1].name]
 
 
@@ -352,9 +358,10 @@ def _unique_param_layers(network: Network) -> list[Layer]:
 def _buffer_bytes(network: Network, precision: str) -> int:
     if "buffer_bytes" in network.extra:
         return int(network.extra["buffer_bytes"])
-    # Batch norm also counts its batches in an int64 buffer (num_batches_tracked).
-    tracked = sum(8 for layer in network.layers if layer.kind == "batch_norm2d")
-    return nbytes(network.buffers, precision) + tracked
+    # Batch norm also counts its batches in an int64 buffer (num_batches_tracked): the zoo
+    # leaves it out, the torch importer counts it as one number.
+    n_bn = sum(1 for layer in network.layers if layer.kind == "batch_norm2d")
+    return nbytes(network.buffers, precision) + (4 if network.source == "torch" else 8) * n_bn
 
 
 def _input_bytes(network: Network, batch: int, dtypes: _Dtypes, with_target: bool) -> int:
@@ -387,9 +394,15 @@ def _forward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes, *,
                     saved_by[t].append(layer.name)
     outputs = set(_outputs(network))
     sid_of: dict[str, str | None] = {name: None for name in network.inputs}
+    frames = _frame_holds(network)
+    released_after: dict[str, list[str]] = defaultdict(list)
+    for tensor, last in frames.items():
+        released_after[last].append(tensor)
 
     def holders(name: str) -> set[str]:
         h = {f"fwd:{c}" for c in consumers.get(name, [])}
+        if name in frames:
+            h.add(f"py:{frames[name]}")
         h |= {f"bwd:{m}" for m in saved_by.get(name, [])}
         if name in outputs:
             h.add("out")
@@ -397,6 +410,10 @@ def _forward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes, *,
 
     for layer in network.layers:
         f = facts[layer.name]
+        if not training and not consumers[layer.name] and layer.name not in outputs:
+            for p in set(layer.parents):  # autograd's own copies (an in-place op's saved
+                pool.release(sid_of[p], f"fwd:{layer.name}")  # input): not run without grad
+            continue
         if f.alias and layer.parents:
             sid = sid_of[layer.parents[0]]
             for h in holders(layer.name):
@@ -417,7 +434,40 @@ def _forward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes, *,
         pool.mark(f"forward: {layer.name}", transient)
         for p in set(layer.parents):
             pool.release(sid_of[p], f"fwd:{layer.name}")
+        for t in released_after.get(layer.name, ()):
+            pool.release(sid_of[t], f"py:{layer.name}")
+        if sid is not None and sid in pool.holds and not pool.holds[sid]:
+            pool.free(sid)  # an output nobody reads or keeps
     return sid_of
+
+
+def _frame_holds(network: Network) -> dict[str, str]:
+    """Python keeps a module's input alive until the module returns (the caller's frame
+    holds it): a tensor read inside module M but made outside it lives until M's last op.
+    Needs the importer's module paths; zoo networks have none. Returns tensor -> the layer
+    after which the last such frame lets it go."""
+    module = {layer.name: layer.attrs.get("module") for layer in network.layers}
+    if not any(module.values()):
+        return {}
+    last_in: dict[str, int] = {}
+    for i, layer in enumerate(network.layers):
+        path = module[layer.name] or ""
+        parts = path.split(".") if path else []
+        for k in range(1, len(parts) + 1):
+            last_in[".".join(parts[:k])] = i
+    held: dict[str, int] = {}
+    for i, layer in enumerate(network.layers):
+        path = module[layer.name] or ""
+        parts = path.split(".") if path else []
+        for t in layer.parents:
+            src = module.get(t) or ""
+            for k in range(1, len(parts)):  # proper ancestors of the op's own module
+                scope = ".".join(parts[:k])
+                if src == scope or src.startswith(scope + "."):
+                    continue
+                if last_in[scope] > held.get(t, i):
+                    held[t] = last_in[scope]
+    return {t: network.layers[i].name for t, i in held.items()}
 
 
 def _amp_casts(layer: Layer, pool: _Pool, batch: int, dtypes: _Dtypes,
