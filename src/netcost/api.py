@@ -38,14 +38,35 @@ def positive_int(name: str, value: int) -> int:
 def analyze(model: Any, *, input_shape: Sequence[int] | str | None = None,
             example_inputs: Any = None, args: Mapping[str, Any] | None = None,
             batch: int | None = None, precision: str = "fp32", convention: str = "lecture",
-            input_requires_grad: bool = False) -> Report:
+            input_requires_grad: bool = False, device: Any = None) -> Report:
     """Analyse a model. `input_shape` may include the batch for torch models
-    ((1, 3, 224, 224)); for zoo names it is the per-sample shape (3x224x224)."""
+    ((1, 3, 224, 224)); for zoo names it is the per-sample shape (3x224x224).
+    `device` (a name from the catalogue, or 'local') adds the time section; without it the
+    section is added for this machine when it has been calibrated."""
     network = load(model, input_shape=input_shape, args=args, example_inputs=example_inputs)
     if batch is None:
         batch = int(network.extra.get("batch", 1))
-    return count(network, batch=positive_int("batch", batch), precision=precision,
-                 convention=convention, input_requires_grad=input_requires_grad)
+    report = count(network, batch=positive_int("batch", batch), precision=precision,
+                   convention=convention, input_requires_grad=input_requires_grad)
+    attach_time(report, network, device=device, input_requires_grad=input_requires_grad)
+    return report
+
+
+def attach_time(report: Report, network: Network, *, device: Any = None,
+                optimizer: str = "momentum", amp: str | None = None,
+                input_requires_grad: bool = False) -> None:
+    """Set report.time for `device`, or for `local` when this machine is calibrated."""
+    from .cost import time as time_model
+
+    if device is None:
+        from .hardware.profile import load_profile
+
+        if load_profile() is None:
+            return
+        device = "local"
+    report.time = time_model.estimate(
+        network, batch=report.batch, precision=report.precision, device=device,
+        optimizer=optimizer, amp=amp, input_requires_grad=input_requires_grad).to_dict()
 
 
 __all__ = ["analyze", "load", "parse_shape", "Shape"]

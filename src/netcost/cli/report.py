@@ -31,6 +31,9 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Output format."),
         click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
                      help="Write to FILE instead of the terminal."),
+        click.option("--device", default=None,
+                     help="Add the time section for a device (`netcost devices`; default: "
+                          "local, when `netcost calibrate` has run)."),
         click.option("--arg", "model_args", multiple=True, metavar="NAME=VALUE",
                      help="Keyword argument for an import path's class or factory "
                           "(repeatable); a Python literal, else a string."),
@@ -41,7 +44,7 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
-            convention: str, model_args: tuple[str, ...] = ()) -> Any:
+            convention: str, model_args: tuple[str, ...] = (), device: str | None = None) -> Any:
     from ..api import analyze
     from ..cost.conventions import check_convention
     from ..units import check_precision
@@ -49,11 +52,15 @@ def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
     # Check the cheap options first, so a typo is reported before any model is built.
     check_precision(precision)
     check_convention(convention)
+    if device is not None:
+        from ..hardware.catalogue import get_device
+
+        get_device(device)
     from ..importers import parse_model_args
 
     args = parse_model_args(model_args) if model_args else None
     return analyze(model, input_shape=input_shape, batch=batch, precision=precision,
-                   convention=convention, args=args)
+                   convention=convention, args=args, device=device)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -70,9 +77,11 @@ def emit(text: str, output: str | None) -> None:
 @analysis_options
 @click.option("--depth", type=int, default=None,
               help="Collapse layers to this module depth (1 = top-level blocks).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
+              help="Draw the roofline with each layer and per-layer times (extra: plot).")
 def report(model: str, input_shape: str | None, batch: int, precision: str, convention: str,
-           fmt: str, output: str | None, depth: int | None,
-           model_args: tuple[str, ...] = ()) -> None:
+           fmt: str, output: str | None, depth: int | None, device: str | None = None,
+           plot: str | None = None, model_args: tuple[str, ...] = ()) -> None:
     """Per-layer cost of MODEL: a zoo name (`netcost models`) or an import path."""
     from ..cost.aggregate import check_depth, collapse_report
     from ..render import render
@@ -80,7 +89,11 @@ def report(model: str, input_shape: str | None, batch: int, precision: str, conv
     if depth is not None:
         check_depth(depth)
     result = analyse(model, input_shape=input_shape, batch=batch, precision=precision,
-                     convention=convention, model_args=model_args)
+                     convention=convention, model_args=model_args, device=device)
+    if plot is not None:
+        from ..render.plot import plot_time
+
+        plot_time(result, plot)
     emit(render(collapse_report(result, depth), fmt), output)
 
 
@@ -90,25 +103,47 @@ class ModelArg:
     per-model settings written after it can be added here."""
 
     model: str
+    epochs: int | None = None  # epochs to converge, from "model:90"
 
 
 def parse_model_arg(text: str) -> ModelArg:
-    # The model itself may contain a colon (an import path, torchvision:resnet50).
+    # The model itself may contain a colon (an import path, torchvision:resnet50); a last
+    # part made only of digits (or a sign and digits) is the epochs to converge.
+    head, sep, tail = text.rpartition(":")
+    if sep and head and tail.lstrip("+-").isdigit():
+        from ..errors import InvalidArgument
+
+        if int(tail) <= 0:
+            raise InvalidArgument(f"epochs in {text!r} must be a positive integer")
+        return ModelArg(head, int(tail))
     return ModelArg(text)
 
 
 @click.command()
 @click.argument("models", nargs=-1, required=True)
 @analysis_options
+@click.option("--dataset", type=int, default=None,
+              help="Samples per epoch, to rank MODEL:EPOCHS arguments by time to train.")
 def compare(models: tuple[str, ...], input_shape: str | None, batch: int, precision: str,
-            convention: str, fmt: str, output: str | None,
-            model_args: tuple[str, ...] = ()) -> None:
-    """Models side by side: params, storage, MACs, ops, activations."""
+            convention: str, fmt: str, output: str | None, device: str | None = None,
+            dataset: int | None = None, model_args: tuple[str, ...] = ()) -> None:
+    """Models side by side: params, storage, MACs, ops, activations. With epochs to
+    converge per model (resnet50:90 densenet121:60), --device and --dataset: ranked by
+    wall-clock time to train."""
     from ..render.compare import render
 
     args = [parse_model_arg(m) for m in models]
+    if any(a.epochs is not None for a in args):
+        from .plan import compare_by_time
+
+        emit(compare_by_time([(a.model, a.epochs) for a in args], device=device,
+                             dataset=dataset, batch=batch, input_shape=input_shape,
+                             precision=precision, fmt="json" if fmt == "json" else "table"),
+             output)
+        return
     reports = [analyse(a.model, input_shape=input_shape, batch=batch, precision=precision,
-                       convention=convention, model_args=model_args) for a in args]
+                       convention=convention, model_args=model_args, device=device)
+               for a in args]
     emit(render(reports, fmt), output)
 
 
