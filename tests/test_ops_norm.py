@@ -64,3 +64,13 @@ def test_lrn_alexnet():
 def test_lrn_needs_size():
     with pytest.raises(InvalidArgument, match="size"):
         layer("lrn", (96, 55, 55))
+
+
+def test_batch_norm_statistics_are_kept_once_per_batch():
+    # the input per sample by reference; μ and 1/σ (2·64 fp32) once per batch, not per sample
+    from netcost.ops import get_op
+
+    bn = layer("batch_norm2d", (64, 56, 56))
+    saved = get_op("batch_norm2d").saves(bn.attrs, bn.input_shapes, bn.output_shape)
+    assert saved.inputs == (0,) and not saved.output
+    assert saved.new == () and saved.per_batch == (("fp32", 128),)

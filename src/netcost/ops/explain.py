@@ -57,8 +57,10 @@ def saved_line(layer: Layer) -> Derivation:
     many = len(layer.input_shapes) > 1
     terms = [(f"input{i}" if many else "input", layer.input_shapes[i]) for i in saved.inputs]
     terms += [("output", layer.output_shape)] if saved.output else []
-    names = [t for t, _ in terms] + [f"{dtype} tensor" for dtype, _ in saved.new]
-    values = [numel(shape) for _, shape in terms] + [n for _, n in saved.new]
+    names = ([t for t, _ in terms] + [f"{dtype} tensor" for dtype, _ in saved.new]
+             + [f"{dtype} per batch" for dtype, _ in saved.per_batch])
+    values = ([numel(shape) for _, shape in terms] + [n for _, n in saved.new]
+              + [n for _, n in saved.per_batch])
     return Derivation("saved for backward", " + ".join(names) or "nothing",
                       " + ".join(f"{v:,}" for v in values) or "0",
                       saved.numel(layer.input_shapes, layer.output_shape))

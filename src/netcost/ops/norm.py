@@ -56,7 +56,7 @@ class BatchNorm2d(OpSpec):
 
     def saves(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...], output: Shape) -> Saved:
         # the input, and the batch mean and 1/σ per channel (kept in fp32 under autocast)
-        return Saved(inputs=(0,), new=(("fp32", 2 * attrs["num_features"]),))
+        return Saved(inputs=(0,), per_batch=(("fp32", 2 * attrs["num_features"]),))
 
     def explain(self, attrs: Mapping[str, Any], inputs: tuple[Shape, ...],
                 output: Shape) -> list[Derivation]:

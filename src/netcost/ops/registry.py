@@ -33,19 +33,24 @@ class Derivation:
 @dataclass(frozen=True)
 class Saved:
     """What autograd keeps from the forward pass for this layer's backward, as PyTorch does
-    (parameters left out). Inputs and output are kept by reference, so a memory model can
-    count a tensor once when several layers keep it (a ReLU's output is the next conv's
-    input); `new` are tensors made only for the backward, each (dtype, numel): dtype "act"
-    is the activations' precision, else a fixed one ("int64" indices, "bool" masks, "fp32"
-    statistics)."""
+    (parameters and buffers left out); checked against autograd in tests/test_ops_torch.py.
+
+    Inputs and output are kept by reference, so a memory model can count a tensor once when
+    several layers keep it (a ReLU's output is the next conv's input). `new` are tensors made
+    only for the backward, (dtype, numel per sample); `per_batch` likewise but one per batch,
+    whatever its size (batch norm's per-channel statistics). dtype "act" is the activations'
+    precision, else a fixed one: "int64" indices, "bool" masks, "fp32" statistics."""
 
     inputs: tuple[int, ...] = ()  # positions in the layer's inputs
     output: bool = False
     new: tuple[tuple[str, int], ...] = ()
+    per_batch: tuple[tuple[str, int], ...] = ()
 
     def numel(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        """Numbers kept for one sample (a batch of 1): LayerCost.saved_numel."""
         return (sum(numel(inputs[i]) for i in self.inputs)
-                + (numel(output) if self.output else 0) + sum(n for _, n in self.new))
+                + (numel(output) if self.output else 0)
+                + sum(n for _, n in self.new) + sum(n for _, n in self.per_batch))
 
 
 class OpSpec:
