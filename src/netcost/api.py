@@ -38,17 +38,24 @@ def positive_int(name: str, value: int) -> int:
 def analyze(model: Any, *, input_shape: Sequence[int] | str | None = None,
             example_inputs: Any = None, args: Mapping[str, Any] | None = None,
             batch: int | None = None, precision: str = "fp32", convention: str = "lecture",
-            input_requires_grad: bool = False, device: Any = None) -> Report:
+            input_requires_grad: bool = False, device: Any = None,
+            optimizer: str = "momentum", amp: str | None = None) -> Report:
     """Analyse a model. `input_shape` may include the batch for torch models
     ((1, 3, 224, 224)); for zoo names it is the per-sample shape (3x224x224).
     `device` (a name from the catalogue, or 'local') adds the time section; without it the
-    section is added for this machine when it has been calibrated."""
+    section is added for this machine when it has been calibrated. `optimizer` and `amp`
+    shape the memory section (cost/memory.py) and the optimizer step."""
     network = load(model, input_shape=input_shape, args=args, example_inputs=example_inputs)
     if batch is None:
         batch = int(network.extra.get("batch", 1))
     report = count(network, batch=positive_int("batch", batch), precision=precision,
                    convention=convention, input_requires_grad=input_requires_grad)
-    attach_time(report, network, device=device, input_requires_grad=input_requires_grad)
+    from .cost import memory
+
+    report.memory = memory.estimate(network, batch=report.batch, precision=report.precision,
+                                    optimizer=optimizer, amp=amp).to_dict()
+    attach_time(report, network, device=device, optimizer=optimizer, amp=amp,
+                input_requires_grad=input_requires_grad)
     return report
 
 
