@@ -44,7 +44,8 @@ def analysis_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
-            convention: str, model_args: tuple[str, ...] = (), device: str | None = None) -> Any:
+            convention: str, model_args: tuple[str, ...] = (), device: str | None = None,
+            optimizer: str = "momentum", amp: str | None = None) -> Any:
     from ..api import analyze
     from ..cost.conventions import check_convention
     from ..units import check_precision
@@ -52,6 +53,9 @@ def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
     # Check the cheap options first, so a typo is reported before any model is built.
     check_precision(precision)
     check_convention(convention)
+    from ..cost.memory import check_amp, check_optimizer
+
+    optimizer, amp = check_optimizer(optimizer), check_amp(amp)
     if device is not None:
         from ..hardware.catalogue import get_device
 
@@ -60,7 +64,8 @@ def analyse(model: str, *, input_shape: str | None, batch: int, precision: str,
 
     args = parse_model_args(model_args) if model_args else None
     return analyze(model, input_shape=input_shape, batch=batch, precision=precision,
-                   convention=convention, args=args, device=device)
+                   convention=convention, args=args, device=device, optimizer=optimizer,
+                   amp=amp)
 
 
 def emit(text: str, output: str | None) -> None:
@@ -79,9 +84,14 @@ def emit(text: str, output: str | None) -> None:
               help="Collapse layers to this module depth (1 = top-level blocks).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
               help="Draw the roofline with each layer and per-layer times (extra: plot).")
+@click.option("--optimizer", default="momentum", show_default=True,
+              help="Optimizer for the training memory: sgd, momentum, adam, adamw.")
+@click.option("--amp", default=None, metavar="fp16|bf16",
+              help="Mixed precision: half-precision activations, fp32 weights and state.")
 def report(model: str, input_shape: str | None, batch: int, precision: str, convention: str,
            fmt: str, output: str | None, depth: int | None, device: str | None = None,
-           plot: str | None = None, model_args: tuple[str, ...] = ()) -> None:
+           plot: str | None = None, model_args: tuple[str, ...] = (),
+           optimizer: str = "momentum", amp: str | None = None) -> None:
     """Per-layer cost of MODEL: a zoo name (`netcost models`) or an import path."""
     from ..cost.aggregate import check_depth, collapse_report
     from ..render import render
@@ -89,7 +99,8 @@ def report(model: str, input_shape: str | None, batch: int, precision: str, conv
     if depth is not None:
         check_depth(depth)
     result = analyse(model, input_shape=input_shape, batch=batch, precision=precision,
-                     convention=convention, model_args=model_args, device=device)
+                     convention=convention, model_args=model_args, device=device,
+                     optimizer=optimizer, amp=amp)
     if plot is not None:
         from ..render.plot import plot_time
 
