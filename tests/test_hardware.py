@@ -1,0 +1,252 @@
+"""Device catalogue, user devices, malformed files, nearest names, the calibration profile
+(atomic save, Ctrl-C) and a calibrate smoke test into a temporary NETCOST_CACHE_DIR."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from netcost.cli import main
+from netcost.errors import NetcostError, UnknownDevice
+from netcost.hardware import catalogue, profile
+from netcost.hardware.catalogue import DeviceFileError, get_device, parse
+
+GOOD = """\
+[devices.my-gpu]
+name = "My GPU"
+kind = "gpu"
+memory = "24 GiB"
+bandwidth_gbs = 1000
+source = "my datasheet"
+[devices.my-gpu.peak_tflops]
+fp32 = 50
+bf16 = 200
+"""
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+# --- the shipped catalogue ------------------------------------------------------------------
+
+
+REQUIRED = ["k80", "p100", "v100", "t4", "a10", "a100-40gb", "a100-80gb", "l4", "l40s",
+            "h100-sxm", "h100-pcie", "h200", "b200", "rtx2080ti", "rtx3060", "rtx3090",
+            "rtx4090", "rtx5090"]
+
+
+def test_catalogue_has_the_devices_the_issue_names_and_a_source_for_every_figure():
+    devices = catalogue.load(include_local=False)
+    assert len(devices) >= 20
+    assert set(REQUIRED) <= set(devices)
+    kinds = {d.kind for d in devices.values()}
+    assert {"gpu", "cpu", "soc"} <= kinds  # datacentre/consumer GPUs, CPUs, Apple silicon
+    for d in devices.values():
+        figures = ["memory", "bandwidth_gbs", *(f"peak_tflops.{p}" for p in d.peak_flops)]
+        for fig in figures:
+            assert d.source(fig).strip(), (d.key, fig)
+        assert d.memory_bytes > 0 and d.bandwidth > 0 and d.peak_flops["fp32"] > 0
+
+
+def test_catalogue_figures_are_the_dense_datasheet_ones():
+    a100 = get_device("a100-40gb")
+    # A100 datasheet: FP32 19.5 TFLOPS, BF16 tensor 312 TFLOPS dense (624 with sparsity),
+    # 1,555 GB/s, 40 GB (= 40 GiB of HBM2)
+    assert a100.peak_flops["fp32"] == 19.5e12
+    assert a100.peak("bf16") == 312e12
+    assert a100.bandwidth == 1555e9
+    assert a100.memory_bytes == 40 * 2**30
+    # H100 SXM: the datasheet prints BF16 1,979 TFLOPS with sparsity; dense is half
+    assert get_device("h100").peak("bf16") == 1979e12 / 2
+    # a precision the device lists no figure for runs at the fp32 rate (K80: no fp16 units)
+    assert get_device("k80").peak("fp16") == get_device("k80").peak("fp32")
+
+
+@pytest.mark.parametrize("name,key", [("a100", "a100-40gb"), ("A100-80GB", "a100-80gb"),
+                                      ("RTX 4090", "rtx4090"), ("rtx-4090", "rtx4090"),
+                                      ("H100", "h100-sxm"), ("t4", "t4")])
+def test_names_and_aliases(name, key):
+    assert get_device(name).key == key
+
+
+def test_unknown_device_names_the_nearest():
+    with pytest.raises(UnknownDevice, match=r"unknown device 'a1000'; did you mean .*a100"):
+        get_device("a1000")
+
+
+def test_local_before_calibration_says_what_to_do():
+    with pytest.raises(UnknownDevice, match="netcost calibrate"):
+        get_device("local")
+
+
+# --- malformed files: which field, which line --------------------------------------------------
+
+
+@pytest.mark.parametrize("edit,match", [
+    (("kind = \"gpu\"", "knd = \"gpu\""), r"line 3: \[devices.my-gpu\] knd is not a device field; did you mean 'kind'"),
+    (("memory = \"24 GiB\"", "memory = \"lots\""), r"line 4: \[devices.my-gpu\] memory must be a size"),
+    (("bandwidth_gbs = 1000", "bandwidth_gbs = -5"), r"line 5: \[devices.my-gpu\] bandwidth_gbs must be a positive number"),
+    (("bf16 = 200", "bf17 = 200"), r"line 9: \[devices.my-gpu\] peak_tflops.bf17 is not a precision"),
+    (("fp32 = 50", "fp32 = \"fast\""), r"line 8: \[devices.my-gpu\] peak_tflops.fp32 must be a positive number"),
+    (("kind = \"gpu\"", "kind = \"tpu\""), r"line 3: \[devices.my-gpu\] kind must be one of gpu, cpu, soc"),
+    (("source = \"my datasheet\"\n", ""), r"\[devices.my-gpu\] gives no source for memory"),
+    (("name = \"My GPU\"\n", ""), r"\[devices.my-gpu\] has no 'name' field"),
+    (("name = \"My GPU\"", "name = \"My GPU"), r"not valid TOML: .*line 2"),
+])
+def test_malformed_device_file_names_field_and_line(edit, match):
+    with pytest.raises(DeviceFileError, match=match):
+        parse(GOOD.replace(*edit), "my.toml")
+
+
+def test_a_per_figure_source_is_enough():
+    text = GOOD.replace('source = "my datasheet"\n', "") + (
+        '[devices.my-gpu.sources]\nmemory = "a"\nbandwidth_gbs = "b"\n'
+        '"peak_tflops.fp32" = "c"\n"peak_tflops.bf16" = "d"\n')
+    dev = parse(text, "my.toml")["my-gpu"]
+    assert dev.source("peak_tflops.bf16") == "d"
+
+
+def test_user_devices_file_and_devices_file_option(tmp_path, monkeypatch):
+    config = Path(os.environ["NETCOST_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "devices.toml").write_text(GOOD)
+    dev = get_device("my-gpu")
+    assert dev.memory_bytes == 24 * 2**30 and dev.peak("bf16") == 200e12
+    extra = tmp_path / "more.toml"
+    extra.write_text(GOOD.replace("my-gpu", "other-gpu"))
+    assert get_device("other-gpu", devices_file=extra).bandwidth == 1000e9
+
+
+def test_cli_devices_lists_and_bad_file_is_one_sentence(capsys, tmp_path):
+    code, out, err = run(capsys, "devices", "--format", "json")
+    assert code == 0 and "a100-40gb" in json.loads(out)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace("kind", "knd"))
+    code, out, err = run(capsys, "devices", "--devices-file", str(bad))
+    assert code == 2 and err.count("\n") == 1 and "knd is not a device field" in err
+
+
+# --- the profile: interpolation, atomic save ----------------------------------------------------
+
+
+def test_interpolate_is_linear_in_log_size_and_flat_beyond_the_ends():
+    curve = [(1.0, 10.0), (100.0, 30.0)]
+    # log(10) is halfway between log(1) and log(100): halfway between 10 and 30
+    assert profile.interpolate(curve, 10.0) == pytest.approx(20.0)
+    assert profile.interpolate(curve, 0.5) == 10.0 and profile.interpolate(curve, 1e6) == 30.0
+
+
+def _tiny_profile(rate: float = 1e11) -> profile.Profile:
+    pts = ((1.0, 1.0, rate), (1e6, 1e4, rate))
+    backend = profile.Backend(
+        backend="cpu", name="test cpu", threads=1, memory_bytes=8 * 2**30,
+        compute={"fp32": {c: pts for c in ("gemm", "conv3x3", "conv3x3_bwd", "conv1x1",
+                                           "conv1x1_bwd", "depthwise", "depthwise_bwd")}},
+        elementwise=((1.0, 1e10), (1e9, 1e10)), stream={"copy": 1e10, "triad": 1e10},
+        overhead_s=1e-6, overhead_bwd_s=2e-6, optimizer_overhead_s=1e-7)
+    return profile.Profile(created="2026-01-01T00:00:00+00:00", torch="test",
+                           backends={"cpu": backend})
+
+
+def test_profile_round_trip_becomes_device_local():
+    path = profile.save_profile(_tiny_profile())
+    assert path.parent == Path(os.environ["NETCOST_CACHE_DIR"])
+    local = get_device("local")
+    assert local.key == "local" and local.peak("fp32") == 1e11 and local.bandwidth == 1e10
+    assert get_device("local-cpu").profile.overhead_s == 1e-6
+
+
+def test_interrupted_save_leaves_the_old_profile(monkeypatch):
+    path = profile.save_profile(_tiny_profile(1e11))
+    before = path.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(profile.json, "dump", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        profile.save_profile(_tiny_profile(5e11))
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+
+
+def test_damaged_profile_is_one_clear_error():
+    path = profile.profile_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    with pytest.raises(NetcostError, match="run `netcost calibrate` again"):
+        get_device("local")
+
+
+# --- calibrate: smoke test on a tiny grid -------------------------------------------------
+
+
+@pytest.fixture
+def tiny_grid(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from netcost.hardware import calibrate
+
+    threads = torch.get_num_threads()  # calibrate --threads sets them process-wide
+    yield_ = _tiny_grid(calibrate, monkeypatch)
+    yield yield_
+    torch.set_num_threads(threads)
+
+
+def _tiny_grid(calibrate, monkeypatch):
+    monkeypatch.setattr(calibrate, "PIXELS", (49, 196))
+    monkeypatch.setattr(calibrate, "CHANNELS", {"conv3x3": (16,), "conv1x1": (32,),
+                                                "depthwise": (32,)})
+    monkeypatch.setattr(calibrate, "GEMM_ROWS", (1, 8))
+    monkeypatch.setattr(calibrate, "GEMM_WIDTH", (64,))
+    monkeypatch.setattr(calibrate, "ELEMENTWISE_NUMEL", (1024, 4096))
+    return calibrate
+
+
+def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
+    code, out, err = run(capsys, "calibrate", "--budget", "0.5", "--threads", "1", "--cpu-only")
+    assert code == 0, err
+    assert "saved" in out and "local-cpu" in out
+    saved = profile.load_profile()
+    cpu = saved.backends["cpu"]
+    # 2 pixel counts x 1 channel count per conv class, forward and backward surfaces
+    assert len(cpu.compute["fp32"]["conv3x3"]) == 2 and len(cpu.compute["fp32"]["depthwise_bwd"]) == 2
+    assert len(cpu.compute["fp32"]["gemm"]) == 2 and len(cpu.elementwise) == 2
+    assert all(v > 0 for pts in cpu.compute["fp32"].values() for *_, v in pts)
+    assert cpu.overhead_s > 0 and cpu.stream["triad"] > 0
+    import netcost
+
+    report = netcost.analyze("resnet18")  # calibrated: the time section appears by default
+    assert report.time["device"] == "local" and report.time["iteration_s"] > 0
+
+
+def test_interrupted_calibrate_keeps_the_old_profile(tiny_grid, monkeypatch):
+    path = profile.save_profile(_tiny_profile())
+    before = path.read_bytes()
+    calls = []
+
+    def progress(label, done, total):
+        calls.append(label)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the measurements
+
+    with pytest.raises(KeyboardInterrupt):
+        tiny_grid.calibrate(budget_s=0.2, backends=("cpu",), threads=1, progress=progress)
+    assert path.read_bytes() == before
+
+
+def test_calibrate_bad_budget_is_exit_2(capsys):
+    code, _, err = run(capsys, "calibrate", "--budget", "0")
+    assert code == 2 and "--budget must be a positive number" in err
+
+
+def test_peak_of_profile_is_its_best_measured_rate():
+    prof = _tiny_profile(3e10)
+    assert math.isclose(prof.device().peak("fp32"), 3e10)

@@ -1,0 +1,181 @@
+"""The time model: roofline arithmetic on hand-made devices and networks, op classes and
+shape features, calibrated curves, the report's time section, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+import netcost
+from netcost.cost import time as tm
+from netcost.errors import NetcostError, UnknownDevice
+from netcost.hardware.catalogue import Device
+from netcost.hardware.profile import Backend
+from netcost.ir import NetworkBuilder
+
+# A device with round figures: 1 TFLOP/s fp32, 100 GB/s, a GPU (5 us dispatch per op).
+DEV = Device(key="test", name="Test GPU", kind="gpu", memory_bytes=2**34, bandwidth=1e11,
+             peak_flops={"fp32": 1e12})
+
+
+def mlp():
+    b = NetworkBuilder("mlp", (1024,))
+    x = b.add("linear", b.input, "fc", out_features=1024)
+    b.add("relu", x, "relu")
+    return b.build()
+
+
+def test_compute_bound_linear_on_a_catalogue_device():
+    est = tm.estimate(mlp(), batch=1024, device=DEV)
+    fc, relu = est.layers
+    # MACs = 1024 x 1024 per sample x batch 1024 = 1,073,741,824; FLOPs = 2,147,483,648.
+    # Efficiency 0.7 * f / (f + half), half = peak x 2 us = 2e6 FLOPs, so
+    # compute = (f + half) / (0.7 * peak) = 2,149,483,648 / 7e11 s.
+    assert fc.flops == 2_147_483_648
+    assert fc.compute_s == pytest.approx(2_149_483_648 / 7e11)
+    # bytes: input 4 MiB + output 4 MiB + (1024*1024 + 1024) params * 4 = 12,587,008,
+    # over 80% of 100 GB/s
+    assert fc.bytes == 12_587_008
+    assert fc.memory_s == pytest.approx(12_587_008 / 8e10)
+    assert fc.bound == "compute"
+    assert fc.forward_s == pytest.approx(2_149_483_648 / 7e11 + 5e-6)
+    # backward: the input is the network's, so only the weight gradient: one more product
+    # of the same FLOPs (its bytes, 20,979,712 / 8e10 s, are less), + 5 us for the node
+    assert fc.backward_s == pytest.approx(2_149_483_648 / 7e11 + 5e-6)
+    # ReLU: memory-bound, reads 4 MiB and writes 4 MiB = 8,388,608 bytes
+    assert relu.bound == "memory" and relu.bytes == 8_388_608
+    assert relu.forward_s == pytest.approx(8_388_608 / 8e10 + 5e-6)
+    # its backward reads grad_out and the saved tensor, writes grad_in: 12,582,912 bytes
+    assert relu.backward_s == pytest.approx(12_582_912 / 8e10 + 5e-6)
+
+
+def test_optimizer_and_iteration_add_up():
+    est = tm.estimate(mlp(), batch=1024, device=DEV, optimizer="momentum")
+    # momentum streams 8 passes over 1,049,600 fp32 params = 33,587,200 bytes at 8e10 B/s,
+    # plus 3 foreach kernels, each 5 us + 2 tensors x 0.5 us
+    assert est.optimizer_s == pytest.approx(33_587_200 / 8e10 + 3 * (5e-6 + 2 * 5e-7))
+    assert est.iteration_s == pytest.approx(est.forward_s + est.backward_s + est.optimizer_s)
+    adam = tm.estimate(mlp(), batch=1024, device=DEV, optimizer="adam")
+    assert adam.optimizer_s > est.optimizer_s  # 18 passes against 8
+    d = est.to_dict()
+    assert {"device", "iteration_s", "forward_s", "backward_s", "optimizer_s", "inference_s",
+            "layers"} <= set(d)
+    assert d["layers"][0]["bound"] == "compute" and d["device"] == "test"
+
+
+def test_calibrated_device_uses_the_measured_rates():
+    pts = ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))
+    backend = Backend(backend="cpu", name="test", threads=1, memory_bytes=2**33,
+                      compute={"fp32": {"gemm": pts}}, elementwise=((1.0, 1e10), (1e9, 1e10)),
+                      stream={"triad": 1e10}, overhead_s=1e-6, overhead_bwd_s=2e-6)
+    local = Device(key="local", name="calibrated", kind="local", memory_bytes=2**33,
+                   bandwidth=1e10, peak_flops={"fp32": 1e11}, profile=backend)
+    fc, relu = tm.estimate(mlp(), batch=1024, device=local).layers
+    # 2,147,483,648 FLOPs at the measured 1e11 FLOP/s; 12,587,008 bytes at 1e10 B/s
+    assert fc.compute_s == pytest.approx(2_147_483_648 / 1e11)
+    assert fc.memory_s == pytest.approx(12_587_008 / 1e10)
+    assert fc.forward_s == pytest.approx(2_147_483_648 / 1e11 + 1e-6)
+    assert relu.forward_s == pytest.approx(8_388_608 / 1e10 + 1e-6)
+
+
+def test_interpolate2d_is_bilinear_in_logs():
+    pts = [(1, 1, 10.0), (100, 1, 30.0), (1, 100, 50.0), (100, 100, 70.0)]
+    # x = 10 is halfway (in log) along each row: 20 and 60; y = 10 halfway between: 40
+    assert tm.interpolate2d(pts, 10, 10) == pytest.approx(40.0)
+    assert tm.interpolate2d(pts, 1000, 1000) == 70.0  # flat beyond the measured range
+
+
+def conv_net():
+    b = NetworkBuilder("convs", (64, 56, 56))
+    x = b.add("conv2d", b.input, "c3", out_channels=64, kernel=3, padding=1)
+    x = b.add("conv2d", x, "dw", out_channels=64, kernel=3, padding=1, groups=64)
+    x = b.add("conv2d", x, "pw", out_channels=256, kernel=1)
+    b.add("conv2d", x, "k7", out_channels=64, kernel=7, padding=3)
+    return b.build()
+
+
+def test_op_classes_and_shape_features():
+    c3, dw, pw, k7 = conv_net().layers
+    # batch 8 x 56 x 56 output pixels = 25,088; channel feature sqrt(cin * cout)
+    assert tm.shape_features(c3, 8) == ("conv3x3", 25088, pytest.approx(64.0))
+    assert tm.shape_features(dw, 8) == ("depthwise", 25088, 64)
+    assert tm.shape_features(pw, 8) == ("conv1x1", 25088, pytest.approx(128.0))
+    # a 7x7 kernel over 256 channels has the inner length of a 3x3 over 256*49/9
+    assert tm.shape_features(k7, 8)[2] == pytest.approx((256 * 49 / 9 * 64) ** 0.5)
+    fc = mlp().layers[0]
+    # a matrix product: rows = batch, width = sqrt(in * out)
+    assert tm.shape_features(fc, 32) == ("gemm", 32, pytest.approx(1024.0))
+
+
+def test_more_batch_never_takes_less_time():
+    small = tm.estimate(conv_net(), batch=1, device="t4")
+    large = tm.estimate(conv_net(), batch=16, device="t4")
+    assert large.iteration_s > small.iteration_s and large.inference_s > small.inference_s
+
+
+def test_gpu_fp32_convolutions_use_tf32_as_pytorch_does():
+    # cudnn.allow_tf32 is on by default: an fp32 conv on an A100 is timed at the TF32 peak
+    conv = tm.estimate(conv_net(), batch=64, device="a100").layers[0]
+    assert conv.throughput > 19.5e12  # above the plain fp32 peak
+
+
+def test_analyze_with_device_sets_the_time_section():
+    report = netcost.analyze("resnet18", batch=4, device="v100")
+    t = report.time
+    assert t["device"] == "v100" and len(t["layers"]) == len(report.layers)
+    assert t["iteration_s"] == pytest.approx(t["forward_s"] + t["backward_s"] + t["optimizer_s"])
+    assert "time" in report.to_dict()
+    assert netcost.analyze("resnet18").time is None  # not calibrated, no device: no section
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"batch": 0}, "batch must be a positive integer"),
+    ({"batch": -3}, "batch must be a positive integer"),
+    ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
+    ({"amp": "fp8"}, "amp must be fp16 or bf16"),
+    ({"precision": "fp12"}, "unknown precision"),
+])
+def test_bad_input(kwargs, match):
+    args = {"batch": 1, "device": DEV, **kwargs}
+    with pytest.raises(NetcostError, match=match):
+        tm.estimate(mlp(), **args)
+
+
+def test_unknown_device_in_report_is_exit_2(capsys):
+    from netcost.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "resnet18", "--device", "h1000"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "did you mean" in err and err.count("\n") == 1
+    with pytest.raises(UnknownDevice):
+        tm.estimate(mlp(), device="nope")
+
+
+def test_plot_writes_a_png_or_says_what_is_missing(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from netcost.cli import main
+
+    out = tmp_path / "r.png"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "resnet18", "--device", "t4", "--plot", str(out)])
+    assert exc.value.code == 0 and out.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "resnet18", "--plot", str(out)])
+    assert exc.value.code == 2 and "--device" in capsys.readouterr().err
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch):
+    import builtins
+
+    from netcost.render import plot
+
+    real = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ModuleNotFoundError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with pytest.raises(NetcostError, match=r"pip install netcost\[plot\]"):
+        plot._pyplot()
