@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "devices": "devices:devices",
     "calibrate": "calibrate:calibrate",
     "plan": "plan:plan",
+    "fit": "fit:fit",
 }
 
 

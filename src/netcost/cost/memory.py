@@ -664,5 +664,78 @@ def estimate(network: Network, *, batch: int, precision: str = "fp32",
                           phases)
 
 
-__all__ = ["AMP", "OPTIMIZERS", "MemoryEstimate", "Peak", "check_amp", "check_optimizer",
-           "estimate", "loss_kind"]
+
+
+# --- what fits ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The largest batch whose peak fits in `memory_bytes` (0: not even batch 1), with the
+    estimate at that batch (at batch 1 when nothing fits)."""
+
+    phase: str  # training | inference
+    memory_bytes: int
+    max_batch: int
+    capped: bool  # the search stopped at its cap: larger batches may fit too
+    peak: Peak
+
+    @property
+    def fixed(self) -> dict[str, int]:
+        """What no batch size changes: weights and buffers, and for training all the weight
+        gradients and the optimizer state."""
+        t = self.peak.terms
+        out = {"weights": t.get("weights", 0), "buffers": t.get("buffers", 0)}
+        if self.phase == "training":
+            out["gradients"] = t.get("weights", 0)
+            out["optimizer_state"] = t.get("optimizer_state", 0)
+        return out
+
+    @property
+    def fixed_bytes(self) -> int:
+        return sum(self.fixed.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_batch": self.max_batch, "capped": self.capped,
+                "peak_bytes": self.peak.peak_bytes, "terms": dict(self.peak.terms),
+                "at": self.peak.at}
+
+
+def largest_batch(network: Network, memory_bytes: int, *, phase: str = "training",
+                  precision: str = "fp32", optimizer: str = "momentum",
+                  amp: str | None = None, backend: str = "cpu", cap: int = 1 << 24) -> Fit:
+    """Binary search over the analytic model: peaks grow with the batch, so find the last
+    batch whose peak is at most `memory_bytes` (doubling first, then bisecting)."""
+    if phase not in ("training", "inference"):
+        raise InvalidArgument(f"phase must be training or inference, got {phase!r}")
+    if not isinstance(memory_bytes, int) or memory_bytes <= 0:
+        raise InvalidArgument(f"memory must be a positive number of bytes, got {memory_bytes!r}")
+
+    def peak(batch: int) -> Peak:
+        e = estimate(network, batch=batch, precision=precision, optimizer=optimizer, amp=amp,
+                     backend=backend)
+        return e.training if phase == "training" else e.inference
+
+    first = peak(1)
+    if first.peak_bytes > memory_bytes:
+        return Fit(phase, memory_bytes, 0, False, first)
+    lo, lo_peak, hi = 1, first, 2  # lo fits; find hi that does not
+    while hi <= cap:
+        p = peak(hi)
+        if p.peak_bytes > memory_bytes:
+            break
+        lo, lo_peak, hi = hi, p, hi * 2
+    else:
+        return Fit(phase, memory_bytes, lo, True, lo_peak)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        p = peak(mid)
+        if p.peak_bytes <= memory_bytes:
+            lo, lo_peak = mid, p
+        else:
+            hi = mid
+    return Fit(phase, memory_bytes, lo, False, lo_peak)
+
+
+__all__ = ["AMP", "BACKENDS", "OPTIMIZERS", "Fit", "MemoryEstimate", "Peak", "check_amp",
+           "check_optimizer", "estimate", "largest_batch", "loss_kind"]
