@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "calibrate": "calibrate:calibrate",
     "plan": "plan:plan",
     "fit": "fit:fit",
+    "measure": "measure:measure",
 }
 
 

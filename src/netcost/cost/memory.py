@@ -92,12 +92,15 @@ class MemoryEstimate:
     training: Peak
     lecture: dict[str, Any]
     phases: dict[str, int] = field(default_factory=dict)  # training peak per phase
+    # Activations (and the loss's own tensors) alive when backward starts.
+    after_forward: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"batch": self.batch, "precision": self.precision,
                 "inference": self.inference.to_dict(), "training": self.training.to_dict(),
-                "training_phases": dict(self.phases), "lecture": dict(self.lecture),
-                "optimizer": self.optimizer, "amp": self.amp}
+                "training_phases": dict(self.phases),
+                "activations_after_forward_bytes": self.after_forward,
+                "lecture": dict(self.lecture), "optimizer": self.optimizer, "amp": self.amp}
 
 
 def check_optimizer(name: str) -> str:
@@ -137,6 +140,7 @@ class _Pool:
         self.phase = "forward"
         self.phase_peak: dict[str, int] = {}
         self.views: set[str] = set()  # gradient storages held as slices (concat backward)
+        self.after_forward = 0
 
     def alloc(self, sid: str, nbytes: int, term: str, holds: Iterable[str]) -> str:
         holds = set(holds)
@@ -526,6 +530,7 @@ def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
         grads[out] = new_grad(out, 4)  # the expanded gradient of a sum is a broadcast view
     for name in _outputs(network)[1:]:
         pool.release(sid_of[name], "out")
+    pool.after_forward = pool.live["activations"]
     pool.release("autocast", "autocast")
     for sid in [s for s, h in pool.holds.items() if "autocast" in h]:
         pool.release(sid, "autocast")
@@ -661,7 +666,7 @@ def estimate(network: Network, *, batch: int, precision: str = "fp32",
     lecture = {"numbers": numbers, "bytes": nbytes(numbers, precision),
                "formula": "Σ layers: params + batch·(params + 2·inputs + 2·outputs)"}
     return MemoryEstimate(batch, precision, optimizer, amp, inference, training, lecture,
-                          phases)
+                          phases, pool.after_forward)
 
 
 

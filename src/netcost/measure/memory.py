@@ -289,3 +289,24 @@ def _cuda_run(torch: Any, fn: Any) -> tuple[int, dict[str, int], dict[str, int]]
     torch.cuda.synchronize()
     peak = max([torch.cuda.max_memory_allocated() - base, *phase_peak.values()])
     return peak, phase_peak, at_end
+
+
+def compare(predicted: Any, measured: MemoryMeasurement) -> list[tuple[str, int, int]]:
+    """(what, predicted bytes, measured bytes) for every figure measured on its own: the
+    state alive throughout, the gradients, the activations held into backward, the peak of
+    each phase of the training step, and the two peaks. `predicted` is a
+    cost.memory.MemoryEstimate for the same model, batch and optimizer."""
+    t = predicted.training.terms
+    m = measured.terms
+    rows = [("weights", t["weights"], m["weights"]),
+            ("buffers", t["buffers"], m["buffers"]),
+            ("optimizer state", t["optimizer_state"], m["optimizer_state"]),
+            ("inputs and labels", t["inputs"], m["inputs"]),
+            ("weight gradients (all)", t["weights"], m["gradients"]),
+            ("activations held into backward", predicted.after_forward, m["activations"])]
+    for phase in PHASES:
+        if f"peak_{phase}" in m and phase in predicted.phases:
+            rows.append((f"peak during {phase}", predicted.phases[phase], m[f"peak_{phase}"]))
+    rows.append(("training peak", predicted.training.peak_bytes, measured.training_peak))
+    rows.append(("inference peak", predicted.inference.peak_bytes, measured.inference_peak))
+    return rows
