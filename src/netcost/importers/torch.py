@@ -108,14 +108,14 @@ def _build(path: str, args: Mapping[str, Any]) -> Any:
     if not callable(factory):
         raise ModelImportError(f"{path!r} is a {type(factory).__name__}, not a model class or factory")
     try:  # on the meta device nothing is allocated or initialised
-        with torch.device("meta"):
+        with torch.device("meta"), _skip_init_on_meta(torch):
             return factory(**args)
     except TypeError as exc:
         raise ModelImportError(f"calling {path!r} failed: {exc}") from None
     except Exception:
         pass
     try:  # the constructor reads real values (.tolist(), .item()): parameters alone on meta
-        with _parameters_on_meta(torch):
+        with _parameters_on_meta(torch), _skip_init_on_meta(torch):
             return factory(**args)
     except Exception:
         pass
@@ -123,6 +123,28 @@ def _build(path: str, args: Mapping[str, Any]) -> Any:
         return factory(**args)
     except Exception as exc:
         raise ModelImportError(f"building {path!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+_INIT_OPS = frozenset(("normal_ uniform_ fill_ zero_ bernoulli_ exponential_ random_ "
+                       "erfinv_ mul_ add_ sub_ div_ clamp_ copy_ trunc_normal_").split())
+
+
+@contextmanager
+def _skip_init_on_meta(torch: Any) -> Iterator[None]:
+    """Weight initialisation writes values a meta tensor does not have; PyTorch still runs
+    its Python meta kernels for it (most of a large model's build time). Skip them."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class SkipInit(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (),
+                               kwargs: dict | None = None) -> Any:
+            if (func._overloadpacket.__name__ in _INIT_OPS and args
+                    and isinstance(args[0], torch.Tensor) and args[0].is_meta):
+                return args[0]
+            return func(*args, **(kwargs or {}))
+
+    with SkipInit():
+        yield
 
 
 @contextmanager
