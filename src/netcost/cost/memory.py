@@ -288,7 +288,7 @@ def _workspace(layer: Layer, batch: int, dtypes: _Dtypes, sizes: Mapping[str, in
     """Temporaries a kernel allocates and frees within one op, beyond its results.
     Measured on PyTorch's CPU kernels (oneDNN) op by op:
     - convolution forward: max(O, I + W) (a reordered copy of the input and of the weights,
-      or a second output buffer);
+      or a second output buffer, whose channels oneDNN pads to a multiple of 16);
     - convolution backward: max(I + O, W) beyond the input and weight gradients;
     - batch-norm backward (training): one tensor the size of its input;
     - max-pool forward without grad: its int64 indices, computed then dropped.
@@ -304,7 +304,9 @@ def _workspace(layer: Layer, batch: int, dtypes: _Dtypes, sizes: Mapping[str, in
     if kind in ("conv2d", "conv_transpose2d") or "convolution" in op:
         weight = nbytes(layer.cost.params, _precision_of(dtypes.precision_bits))
         if not backward:
-            return max(out, inp + weight)
+            # oneDNN's blocked layout pads the channels to a multiple of 16 (AVX-512).
+            k = layer.output_shape[0] if layer.output_shape else 16
+            return max(out * (-(-k // 16) * 16) // k, inp + weight)
         return max(inp + out, weight) if input_grad else max(out, weight)
     if kind == "batch_norm2d" or "batch_norm" in op:
         return inp if backward and training else 0
@@ -340,6 +342,8 @@ def _param_tensors(layer: Layer) -> int:
     """How many parameter tensors a layer owns (weight, and bias if any)."""
     if not layer.cost.params:
         return 0
+    if "params" in layer.attrs:  # the importer lists the parameters an op reads
+        return len(layer.attrs["params"])
     if layer.kind in ("batch_norm2d", "layer_norm"):
         return 2
     return 1 + bool(layer.attrs.get("bias", False))
@@ -514,6 +518,7 @@ def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
         pool.phase = "backward"
         pool.release(sid_of[out], "out")
         pool.release("loss:value", "loss")
+        pool.after_forward = pool.live["activations"]
         # backward of nll_loss, then of log_softmax
         g_ls = pool.alloc("g:log_softmax", 4 * batch * sizes[out], "transient", {"g"})
         pool.mark("backward: loss")
@@ -527,10 +532,10 @@ def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
         pool.phase = "backward"
         pool.release(sid_of[out], "out")
         pool.release("loss:value", "loss")
+        pool.after_forward = pool.live["activations"]
         grads[out] = new_grad(out, 4)  # the expanded gradient of a sum is a broadcast view
     for name in _outputs(network)[1:]:
         pool.release(sid_of[name], "out")
-    pool.after_forward = pool.live["activations"]
     pool.release("autocast", "autocast")
     for sid in [s for s, h in pool.holds.items() if "autocast" in h]:
         pool.release(sid, "autocast")
