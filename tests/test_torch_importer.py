@@ -155,7 +155,8 @@ def test_tied_weights_count_once_and_token_inputs():
     assert net.params == 100 * 16 + 100 == sum(p.numel() for p in model.parameters())
     head = net.layer("head/linear")
     assert head.cost.params == 100 and head.weight_key == "head.bias"
-    assert "embed.weight" in head.attrs["params"]
+    assert head.attrs["params"] == ["head.bias"]
+    assert sorted(head.attrs["params_read"]) == ["embed.weight", "head.bias"]
     assert head.cost.macs == 5 * 16 * 100  # 5 tokens · 16 · 100
     assert net.inputs == {"input": (5,)} and net.extra["input_dtypes"] == {"input": 8}  # int64
 

@@ -34,9 +34,10 @@ The contract with the cost models (memory and time helpers read it):
 - Layer.attrs: "op" (aten op), "module" (module path), "dtype" (output itemsize in bytes),
   "saved" (names of layers/inputs whose output autograd saved for this op),
   "saved_extra" ([numel, itemsize] of saved tensors that are no layer's output: max-pool
-  indices, batch-norm statistics, dropout masks), "inplace", "params" (every parameter
-  read); conv/linear/pool attributes where known; "unsupported": True for ops without a
-  formula (zero cost, listed in extra["unsupported"]).
+  indices, batch-norm statistics, dropout masks), "inplace", "params" and "buffers" (the
+  names this layer's cost counts), "params_read" (every parameter it reads, tied ones
+  included); conv/linear/pool attributes where known; "unsupported": True for ops without
+  a formula (zero cost, listed in extra["unsupported"]).
 - Parameters and buffers no op reads sit in a last layer "unused_parameters" (kind
   "parameters", no parents, empty output) so Network.params == sum of unique p.numel().
 - Network.extra: "batch", "unsupported" ({aten op: count}, forward and backward),
@@ -404,7 +405,8 @@ def _network(name: str, tracer: Any, out: Any, info: dict, batch: int, mode: str
             buffers=sum(bnum[b] for b in rec.buffers))
         attrs: dict[str, Any] = dict(c.attrs or {})
         attrs.update(op=rec.op, module=rec.module, dtype=rec.itemsize, saved=rec.saved,
-                     saved_extra=rec.saved_extra, inplace=rec.inplace, params=rec.uses)
+                     saved_extra=rec.saved_extra, inplace=rec.inplace, params=rec.params,
+                     params_read=list(dict.fromkeys(rec.uses + rec.params)), buffers=rec.buffers)
         if rec.unsupported:
             attrs["unsupported"] = True
         weight_key = rec.params[0] if rec.params else (rec.uses[0] if rec.uses else None)
