@@ -140,6 +140,13 @@ def _zero(kind: str | None = None) -> Callable[..., OpCost]:
     return formula
 
 
+def _mean(args: tuple, kwargs: dict, out: Any, *, packet: Any = None) -> OpCost:
+    x = args[0]
+    dims = args[1] if len(args) > 1 else kwargs.get("dim")
+    spatial = x.dim() == 4 and dims is not None and {d % 4 for d in dims} == {2, 3}
+    return OpCost("global_avg_pool2d" if spatial else "mean", 0, _numel(x))
+
+
 def _hardtanh(args: tuple, kwargs: dict, out: Any, *, packet: Any = None) -> OpCost:
     lo = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
     hi = args[2] if len(args) > 2 else kwargs.get("max_val", 1.0)
@@ -288,6 +295,7 @@ def _build_table() -> dict[str, Callable[..., OpCost]]:
     for name in _ZERO:
         put([name], _zero(_KIND.get(name)))
     put(["relu"], _per_out("relu"))
+    put(["mean"], _mean)
     put(["hardtanh"], _hardtanh)
     put(["native_dropout"], _per_out("dropout"))
     put(["native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",

@@ -120,6 +120,8 @@ def _make(desc: Any, args: tuple) -> Any:
 
 
 def _run(func: Any, args: tuple, kwargs: dict) -> Any:
+    if "out" in kwargs:  # writes into a given tensor: always run
+        return func(*args, **kwargs)
     try:
         key = (func, _key_part(args), _key_part(tuple(sorted(kwargs.items()))) if kwargs else None)
         desc = _OUTPUTS.get(key)
@@ -162,6 +164,7 @@ class Tracer(TorchDispatchMode):
         for key, name in inputs.items():
             self.src[key] = (INPUT, name, 0)
         self.module_names = module_names
+        self.module_types: dict[str, str] = {}
         self.stack: list[str] = [""]
         self.records: list[OpRecord] = []
         self.used: set[str] = set()  # parameters and buffers already charged to a layer
@@ -184,6 +187,7 @@ class Tracer(TorchDispatchMode):
         if name is None:  # a module created on the fly: name it under its caller
             top = self.stack[-1]
             name = f"{top}.{type(module).__name__}" if top else type(module).__name__
+        self.module_types[name] = type(module).__name__
         self.stack.append(name)
 
     def pop(self, *_: Any) -> None:
@@ -265,9 +269,11 @@ class Tracer(TorchDispatchMode):
         else:
             cost = OpCost(op.rstrip("_"))
             self.unsupported[f"aten.{op}"] = self.unsupported.get(f"aten.{op}", 0) + 1
+        module = self.stack[-1]
         if params and cost.kind == "matmul":
             cost = cost._replace(kind="linear")
-        module = self.stack[-1]
+        elif cost.kind == "mul" and self.module_types.get(module, "").startswith("Dropout"):
+            cost = cost._replace(kind="dropout")  # training: input times a scaled mask
         base = f"{module}/{cost.kind}" if module else cost.kind
         n = self.names.get(base, 0)
         self.names[base] = n + 1
