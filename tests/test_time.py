@@ -179,3 +179,36 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(NetcostError, match=r"pip install netcost\[plot\]"):
         plot._pyplot()
+
+
+def test_real_step_timing_structure():
+    torch = pytest.importorskip("torch")
+    from netcost.measure.timing import time_steps
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8), torch.nn.ReLU(),
+                                torch.nn.Linear(8, 3))
+    t = time_steps(model, (3, 2, 2), batch=4, inference_batch=2, repeats=5, warmup=1)
+    assert t.repeats == 5 and t.batch == 4 and t.inference_batch == 2
+    # the phases are timed inside the same iterations: each median is at most the
+    # iteration's (medians of sums need not add up exactly)
+    assert 0 < t.forward_s <= t.iteration_s and 0 < t.backward_s <= t.iteration_s
+    assert set(t.groups) == {"0", "1", "2", "3"}  # one per top-level module
+    assert t.groups["1"][1] > 0  # the first Linear's backward was clocked
+    with pytest.raises(NetcostError, match="at least 5"):
+        time_steps(model, (3, 2, 2), batch=4, repeats=3)
+
+
+def test_measure_prints_time_rows(capsys):
+    pytest.importorskip("torch")
+    from netcost.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["measure", "torchvision:squeezenet1_1", "--batch", "1", "--input", "3x64x64",
+              "--format", "json"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    import json
+
+    rows = {r["what"]: r for r in json.loads(out)["time"]["rows"]}
+    assert rows["iteration"]["measured_s"] > 0
+    assert rows["iteration"]["predicted_s"] is None  # not calibrated in tests

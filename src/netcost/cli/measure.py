@@ -70,8 +70,11 @@ def _error(pred: int, meas: int) -> str:
               help="Keyword argument for an import path's class or factory (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@click.option("--time/--no-time", "with_time", default=True, show_default=True,
+              help="Also time real steps against the prediction for this machine.")
 def measure(model: str, batch: int, optimizer: str, device: str, amp: str | None,
-            input_shape: str | None, model_args: tuple[str, ...], fmt: str) -> None:
+            input_shape: str | None, model_args: tuple[str, ...], fmt: str,
+            with_time: bool = True) -> None:
     """Measure MODEL's real peak memory and compare it with netcost's prediction."""
     from ..api import positive_int
     from ..cost.memory import check_amp, check_optimizer, estimate
@@ -96,12 +99,26 @@ def measure(model: str, batch: int, optimizer: str, device: str, amp: str | None
     x = torch.randn(batch, *shape)
     measured = measure_memory(module, x, optimizer=optimizer, device=device, amp=amp)
     rows = compare(predicted, measured)
+    times = None
+    if with_time and amp is None:
+        from ..measure.timing import compare_times
+
+        times = compare_times(network, module, shape, batch=batch, optimizer=optimizer,
+                              device=device)
     if fmt == "json":
-        click.echo(json.dumps({"model": model, "batch": batch, "optimizer": optimizer,
-                               "amp": amp, "device": measured.device,
-                               "memory": [{"what": w, "predicted_bytes": p,
-                                           "measured_bytes": m} for w, p, m in rows]},
-                              indent=2))
+        out = {"model": model, "batch": batch, "optimizer": optimizer,
+               "amp": amp, "device": measured.device,
+               "memory": [{"what": w, "predicted_bytes": p,
+                           "measured_bytes": m} for w, p, m in rows]}
+        if times is not None:
+            out["time"] = {"device": times["device"],
+                           "rows": [{"what": w, "predicted_s": p, "measured_s": m}
+                                    for w, p, m in times["rows"]],
+                           "groups": [{"group": g, "forward_predicted_s": pf,
+                                       "forward_measured_s": mf, "backward_predicted_s": pb,
+                                       "backward_measured_s": mb}
+                                      for g, pf, mf, pb, mb in times["groups"]]}
+        click.echo(json.dumps(out, indent=2))
         return
     from ..units import iec
 
@@ -112,3 +129,7 @@ def measure(model: str, batch: int, optimizer: str, device: str, amp: str | None
     click.echo(f"{'memory':{width}s}  {'predicted':>12s}  {'measured':>12s}  {'error':>8s}")
     for what, p, m in rows:
         click.echo(f"{what:{width}s}  {iec(p):>12s}  {iec(m):>12s}  {_error(p, m):>8s}")
+    if times is not None:
+        from ..measure.timing import render_times
+
+        click.echo(render_times(times), nl=False)

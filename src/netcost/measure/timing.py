@@ -220,3 +220,66 @@ def time_inference(model: Any, input_shape: tuple[int, ...], *, batch: int = 1,
             if i >= warmup:
                 times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def group_of(layer: Any) -> str:
+    """The top-level module a layer belongs to (its first module path part)."""
+    module = layer.attrs.get("module") if hasattr(layer, "attrs") else None
+    name = str(module) if module else layer.name.split("/")[0]
+    return name.split(".")[0]
+
+
+def compare_times(network: Any, module: Any, input_shape: tuple[int, ...], *, batch: int,
+                  optimizer: str = "momentum", device: str = "cpu") -> dict[str, Any]:
+    """Measured step times against the prediction on this machine's calibrated backend
+    (`local-cpu` / `local-cuda`; predictions are left out when it is not calibrated):
+    {"rows": [(what, predicted_s | None, measured_s)], "groups": [...same per group]}."""
+    from ..cost.time import estimate
+    from ..hardware.catalogue import local_devices
+
+    backend = "cuda" if device.startswith("cuda") else "cpu"
+    local = local_devices().get(f"local-{backend}")
+    meas = time_steps(module, input_shape, batch=batch, optimizer=optimizer, device=device)
+    pred = estimate(network, batch=batch, device=local, optimizer=optimizer) if local else None
+    rows = [(what, getattr(pred, attr) if pred else None, getattr(meas, attr))
+            for what, attr in (("iteration", "iteration_s"), ("forward", "forward_s"),
+                               ("backward", "backward_s"), ("optimizer step", "optimizer_s"),
+                               ("inference forward", "inference_s"))]
+    groups: dict[str, list[float]] = {}
+    if pred:
+        for layer, lt in zip(network.layers, pred.layers, strict=True):
+            acc = groups.setdefault(group_of(layer), [0.0, 0.0])
+            acc[0] += lt.forward_s
+            acc[1] += lt.backward_s
+    group_rows = [(name, groups.get(name, [None, None])[0], f, groups.get(name, [None, None])[1],
+                   b) for name, (f, b) in meas.groups.items()]
+    return {"device": f"local-{backend}" if local else None, "rows": rows,
+            "groups": group_rows, "timing": meas}
+
+
+def render_times(result: dict[str, Any]) -> str:
+    """Plain-text table of compare_times (seconds shown in human units)."""
+    from ..units import seconds
+
+    def err(p: float | None, m: float) -> str:
+        return "—" if p is None or m <= 0 else f"{p / m - 1:+.1%}"
+
+    def fmt(v: float | None) -> str:
+        return "—" if v is None else seconds(v)
+
+    lines = []
+    if result["device"] is None:
+        lines.append("time: no predictions (run `netcost calibrate` to predict this machine)")
+    else:
+        lines.append(f"time (predicted on {result['device']}; measured: median of "
+                     f"{result['timing'].repeats} steps after warm-up)")
+    lines.append(f"{'':26s}  {'predicted':>10s}  {'measured':>10s}  {'error':>7s}")
+    for what, p, m in result["rows"]:
+        lines.append(f"{what:26s}  {fmt(p):>10s}  {fmt(m):>10s}  {err(p, m):>7s}")
+    if result["groups"]:
+        lines.append(f"{'layer group':26s}  {'fwd pred':>10s}  {'fwd meas':>10s}  "
+                     f"{'bwd pred':>10s}  {'bwd meas':>10s}")
+        for name, pf, mf, pb, mb in result["groups"]:
+            lines.append(f"{name:26s}  {fmt(pf):>10s}  {fmt(mf):>10s}  {fmt(pb):>10s}  "
+                         f"{fmt(mb):>10s}")
+    return "\n".join(lines) + "\n"

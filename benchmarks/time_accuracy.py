@@ -1,0 +1,83 @@
+"""Predicted against measured step time on this CPU.
+
+Runs `netcost calibrate` (unless --no-calibrate), then for each torchvision model prints the
+predicted (netcost's time model on the device `local-cpu`) and measured (median of real
+steps after warm-up) time of a training step (SGD with momentum, foreach) at batch 8 and of
+an inference forward at batch 1, with the relative errors, their median and the worst.
+
+    .venv/bin/python benchmarks/time_accuracy.py [--threads 2] [--models resnet18,vgg11]
+
+Timings are only as good as the machine is quiet: other processes slow the measured steps
+(and the calibration) down. Threads are fixed (default 2) for calibration and measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+MODELS = ("resnet18", "resnet50", "vgg11", "mobilenet_v2", "densenet121", "googlenet")
+
+
+def build(name: str):
+    import torchvision
+
+    kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    return getattr(torchvision.models, name)(weights=None, **kwargs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--train-batch", type=int, default=8)
+    ap.add_argument("--inference-batch", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--budget", type=float, default=45.0, help="calibration seconds")
+    ap.add_argument("--no-calibrate", action="store_true", help="use the saved profile")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+
+    import netcost
+    from netcost.cost.time import estimate
+    from netcost.hardware.calibrate import calibrate
+    from netcost.measure.timing import time_steps
+
+    if not args.no_calibrate:
+        start = time.perf_counter()
+        calibrate(budget_s=args.budget, backends=("cpu",), threads=args.threads)
+        print(f"calibrated in {time.perf_counter() - start:.0f} s "
+              f"({args.threads} threads, torch {torch.__version__})")
+    rows = []
+    header = (f"{'model':<13} {'train pred':>11} {'train meas':>11} {'error':>7}   "
+              f"{'infer pred':>11} {'infer meas':>11} {'error':>7}")
+    print(f"training step at batch {args.train_batch}, inference at batch "
+          f"{args.inference_batch}; times in ms")
+    print(header)
+    for name in args.models.split(","):
+        model = build(name)
+        network = netcost.load(model, input_shape=(1, 3, 224, 224))
+        train = estimate(network, batch=args.train_batch, device="local-cpu").iteration_s
+        infer = estimate(network, batch=args.inference_batch, device="local-cpu").inference_s
+        meas = time_steps(model, (3, 224, 224), batch=args.train_batch,
+                          inference_batch=args.inference_batch, warmup=args.warmup,
+                          repeats=args.repeats, groups=False)
+        e_train = train / meas.iteration_s - 1
+        e_infer = infer / meas.inference_s - 1
+        rows.append((name, e_train, e_infer))
+        print(f"{name:<13} {train * 1e3:>11.1f} {meas.iteration_s * 1e3:>11.1f} "
+              f"{e_train:>+7.1%}   {infer * 1e3:>11.1f} {meas.inference_s * 1e3:>11.1f} "
+              f"{e_infer:>+7.1%}", flush=True)
+    errors = [abs(e) for _, a, b in rows for e in (a, b)]
+    print(f"median |error| {statistics.median(errors):.1%}, worst {max(errors):.1%} "
+          f"over {len(errors)} figures (target: median <= 10%, worst <= 25%)")
+
+
+if __name__ == "__main__":
+    main()
