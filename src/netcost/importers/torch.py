@@ -10,9 +10,11 @@ factory, called with `args` on the meta device). Input:
   (integer token ids included); only shapes and dtypes are used.
 - neither: a torchvision model gets its weights' crop size (3x224x224, 3x518x518 ...).
 
-The trace always runs at batch 1 (a batch B in the inputs is recorded in extra["batch"];
-counts are per sample, linear in the batch), in training mode (the mode whose backward
-is traced; `mode="eval"` traces inference behaviour instead), forward then backward.
+An input_shape is traced at batch 1 (its batch B is recorded in extra["batch"]). Example
+inputs are traced as given (the model may not be batch-first): a leading size B shared by
+all of them is the batch, and counts are divided by B (they are linear in it). The trace
+runs in training mode (the mode whose backward is traced; `mode="eval"` traces inference
+behaviour instead), forward then backward.
 
 The contract with the cost models (memory and time helpers read it):
 
@@ -194,8 +196,8 @@ def _input_names(module: Any, n: int) -> list[str]:
 
 
 def _inputs(module: Any, name: str, input_shape: Any, example_inputs: Any,
-            dtype: Any) -> tuple[tuple, dict, int]:
-    """Meta tensors for the trace at batch 1, and the batch the user asked for."""
+            dtype: Any) -> tuple[tuple, dict, int, int]:
+    """Meta tensors to trace, the batch the user asked for, and the batch traced."""
     torch = _import_torch()
     if example_inputs is not None:
         if isinstance(example_inputs, torch.Tensor):
@@ -209,18 +211,18 @@ def _inputs(module: Any, name: str, input_shape: Any, example_inputs: Any,
                 f"example inputs must be a tensor, a tuple or a dict, not {type(example_inputs).__name__}")
         tensors = [t for t in (*args, *kwargs.values()) if isinstance(t, torch.Tensor)]
         batches = {t.shape[0] for t in tensors if t.dim()}
-        # one shared leading size is the batch: trace one sample; else trace the call whole
-        split = len(batches) == 1 and all(t.dim() for t in tensors)
-        batch = batches.pop() if split else 1
+        # A leading size shared by every input is the batch B. The call is traced as given
+        # (the model may not be batch-first) and its counts divided by B: they are linear.
+        batch = batches.pop() if len(batches) == 1 and all(t.dim() for t in tensors) else 1
 
         def meta(t: Any) -> Any:
             if not isinstance(t, torch.Tensor):
                 return t
-            shape = (1, *t.shape[1:]) if split else tuple(t.shape)
-            out = torch.empty(shape, dtype=t.dtype, device="meta")
+            out = torch.empty(t.shape, dtype=t.dtype, device="meta")
             return out.requires_grad_(out.is_floating_point())
 
-        return tuple(meta(a) for a in args), {k: meta(v) for k, v in kwargs.items()}, batch
+        return (tuple(meta(a) for a in args), {k: meta(v) for k, v in kwargs.items()},
+                batch, batch)
     if input_shape is None:
         size = getattr(module, "image_size", None)  # a ViT is built for one size
         default = ((3, size, size) if isinstance(size, int)
@@ -237,8 +239,9 @@ def _inputs(module: Any, name: str, input_shape: Any, example_inputs: Any,
             raise ShapeError(f"input_shape {tuple(full)} from Python includes the batch, "
                              f"e.g. (1, 3, 224, 224)")
         sample, batch = full[1:], full[0]
+    # batch first by definition: one sample is traced
     x = torch.empty((1, *sample), dtype=dtype, device="meta", requires_grad=True)
-    return (x,), {}, batch
+    return (x,), {}, batch, 1
 
 
 # ---------------------------------------------------------------------- tracing
@@ -279,7 +282,8 @@ def _meta_state(module: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, 
     return params, buffers, pnum, bnum, on_meta
 
 
-def _trace(module: Any, name: str, args: tuple, kwargs: dict, mode: str) -> tuple[Any, Any, dict]:
+def _trace(module: Any, name: str, args: tuple, kwargs: dict, mode: str,
+           batch: int) -> tuple[Any, Any, dict]:
     import torch
     from torch.nn.modules import module as nn_module
 
@@ -297,7 +301,7 @@ def _trace(module: Any, name: str, args: tuple, kwargs: dict, mode: str) -> tupl
     for mname, m in module.named_modules(remove_duplicate=False):
         module_names.setdefault(id(m), mname)
     tracer = Tracer(params=unique_params, buffers=unique_buffers, inputs=input_keys,
-                    module_names=module_names)
+                    module_names=module_names, batch=batch)
 
     def call() -> Any:
         if on_meta:
@@ -392,16 +396,22 @@ def _network(name: str, tracer: Any, out: Any, info: dict, batch: int, mode: str
                 else:
                     getattr(owner, field).append(n)
     sizes: dict[str, int] = {n: numel(s) for n, s in input_shapes.items()}
+    traced = tracer.batch
+
+    def per(count: int) -> int:  # counts of a batch-B trace, per sample (exact when linear)
+        return count if traced == 1 else (count + traced // 2) // traced
+
     layers = []
     for rec in tracer.records:
         c = rec.cost
         sizes[rec.name] = numel(rec.output_shape)
         saved_numel = sum(sizes.get(s, 0) for s in rec.saved) + sum(n for n, _ in rec.saved_extra)
         cost = LayerCost(
-            params=sum(pnum[p] for p in rec.params), macs=c.macs, dot_outputs=c.dot_outputs,
-            bias_ops=c.bias_ops, elementwise_ops=c.elementwise,
-            backward_input_macs=rec.bwd_input_macs, backward_weight_macs=rec.bwd_weight_macs,
-            backward_elementwise_ops=rec.bwd_elementwise, saved_numel=saved_numel,
+            params=sum(pnum[p] for p in rec.params), macs=per(c.macs),
+            dot_outputs=per(c.dot_outputs), bias_ops=per(c.bias_ops),
+            elementwise_ops=per(c.elementwise), backward_input_macs=per(rec.bwd_input_macs),
+            backward_weight_macs=per(rec.bwd_weight_macs),
+            backward_elementwise_ops=per(rec.bwd_elementwise), saved_numel=saved_numel,
             buffers=sum(bnum[b] for b in rec.buffers))
         attrs: dict[str, Any] = dict(c.attrs or {})
         attrs.update(op=rec.op, module=rec.module, dtype=rec.itemsize, saved=rec.saved,
@@ -460,13 +470,13 @@ def load(model: Any, *, input_shape: Sequence[int] | str | None = None,
         raise ModelImportError(f"{name!r} built a {type(module).__name__}, not a torch.nn.Module")
     floating = [p.dtype for p in module.parameters() if p.is_floating_point()]
     dtype = floating[0] if floating else torch.float32
-    args_, kwargs, batch = _inputs(module, name, input_shape, example_inputs, dtype)
-    tracer, out, info = _trace(module, name, args_, kwargs, mode)
+    args_, kwargs, batch, traced = _inputs(module, name, input_shape, example_inputs, dtype)
+    tracer, out, info = _trace(module, name, args_, kwargs, mode, traced)
     names = _input_names(module, len(args_))
     shapes: dict[str, tuple[int, ...]] = {}
     dtypes: dict[str, int] = {}
     for n, t in (*zip(names, args_, strict=True), *kwargs.items()):
         if isinstance(t, torch.Tensor):
-            shapes[n] = per_sample(t.shape)
+            shapes[n] = per_sample(t.shape, traced)
             dtypes[n] = t.element_size()
     return _network(name, tracer, out, info, batch, mode, shapes, dtypes)

@@ -147,6 +147,15 @@ def _mean(args: tuple, kwargs: dict, out: Any, *, packet: Any = None) -> OpCost:
     return OpCost("global_avg_pool2d" if spatial else "mean", 0, _numel(x))
 
 
+def _embedding_bag(args: tuple, kwargs: dict, out: Any, *, packet: Any = None) -> OpCost:
+    """One add per looked-up element: indices · embedding width (weight first, indices next,
+    in the forward; gradient first in the backward)."""
+    weight, indices = (args[0], args[1]) if packet.__name__ == "_embedding_bag" else (None, args[1])
+    width = weight.shape[1] if weight is not None else args[0].shape[-1]
+    kind = "embedding_bag" if weight is not None else packet.__name__
+    return OpCost(kind, 0, _numel(indices) * width)
+
+
 def _hardtanh(args: tuple, kwargs: dict, out: Any, *, packet: Any = None) -> OpCost:
     lo = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
     hi = args[2] if len(args) > 2 else kwargs.get("max_val", 1.0)
@@ -268,7 +277,7 @@ _META = ("size sym_size stride sym_stride dim numel sym_numel storage_offset "
          "sym_storage_offset is_contiguous sym_is_contiguous is_strides_like_format "
          "is_non_overlapping_and_dense device layout _local_scalar_dense is_same_size "
          "_has_compatible_shallow_copy_type record_stream").split()
-_VIEWS = ("detach alias lift_fresh view _unsafe_view _reshape_alias reshape t transpose "
+_VIEWS = ("unsafe_split unsafe_split_with_sizes unsafe_chunk detach alias lift_fresh view _unsafe_view _reshape_alias reshape t transpose "
           "permute expand squeeze unsqueeze select slice as_strided split split_with_sizes "
           "unbind chunk narrow unflatten view_as expand_as diagonal unfold movedim "
           "_unsafe_view_copy numpy_T real imag view_as_real view_as_complex").split()
@@ -296,6 +305,8 @@ def _build_table() -> dict[str, Callable[..., OpCost]]:
         put([name], _zero(_KIND.get(name)))
     put(["relu"], _per_out("relu"))
     put(["mean"], _mean)
+    put(["_embedding_bag", "_embedding_bag_backward", "_embedding_bag_dense_backward"],
+        _embedding_bag)
     put(["hardtanh"], _hardtanh)
     put(["native_dropout"], _per_out("dropout"))
     put(["native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",

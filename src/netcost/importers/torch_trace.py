@@ -29,10 +29,17 @@ def storage_key(t: torch.Tensor) -> int:
     return t.untyped_storage()._cdata
 
 
-def per_sample(shape: Sequence[int]) -> tuple[int, ...]:
-    """The trace runs at batch 1: a leading 1 is the batch. Other shapes (tokens flattened
-    with the batch, parameters) are kept whole, so numel per sample is always right."""
-    return tuple(shape[1:]) if len(shape) and shape[0] == 1 else tuple(shape)
+def per_sample(shape: Sequence[int], batch: int = 1) -> tuple[int, ...]:
+    """A leading dim equal to the traced batch is the batch. At batch 1 other shapes
+    (tokens flattened with the batch) are kept whole, so numel per sample is exact; at a
+    traced batch B a leading multiple of B is divided by it (B·T tokens -> T)."""
+    if not len(shape):
+        return ()
+    if shape[0] == batch:
+        return tuple(shape[1:])
+    if batch > 1 and shape[0] % batch == 0:
+        return (shape[0] // batch, *shape[1:])
+    return tuple(shape)
 
 
 class OpRecord:
@@ -154,8 +161,9 @@ def _shapes(tensors: list[torch.Tensor]) -> str:
 
 class Tracer(TorchDispatchMode):
     def __init__(self, *, params: dict[int, str], buffers: dict[int, str],
-                 inputs: dict[int, str], module_names: dict[int, str]) -> None:
+                 inputs: dict[int, str], module_names: dict[int, str], batch: int = 1) -> None:
         super().__init__()
+        self.batch = batch  # the traced batch: counts are divided by it afterwards
         self.src: dict[int, tuple[int, Any, int]] = {}
         for key, name in buffers.items():
             self.src[key] = (BUFFER, name, 0)
@@ -282,7 +290,7 @@ class Tracer(TorchDispatchMode):
         rec.inplace = op.endswith("_") or "out" in kwargs
         for t, s in acts:
             rec.parents.append(s[1].name if s[0] == LAYER else s[1])
-            rec.input_shapes.append(per_sample(t.shape))
+            rec.input_shapes.append(per_sample(t.shape, self.batch))
         used = self.used
         for name in params:
             if name not in used:
@@ -295,7 +303,7 @@ class Tracer(TorchDispatchMode):
         rec.uses = list(dict.fromkeys(params))
         first = outs[0]
         if isinstance(first, _Tensor):
-            rec.output_shape = per_sample(first.shape)
+            rec.output_shape = per_sample(first.shape, self.batch)
             rec.itemsize = first.element_size()
         for i, t in enumerate(outs):
             if isinstance(t, _Tensor):
@@ -331,8 +339,11 @@ class Tracer(TorchDispatchMode):
             rec.saved.append(s[1])
         elif s is not None and s[0] == LAYER and s[2] == 0:
             rec.saved.append(s[1].name)
-        else:  # indices, statistics, masks: not any layer's output
-            rec.saved_extra.append([t.numel(), t.element_size()])
+        else:  # indices, statistics, masks: not any layer's output (per sample, except
+            n = t.numel()  # normalisation statistics, which are per channel or row)
+            if self.batch > 1 and n % self.batch == 0 and "norm" not in rec.op:
+                n //= self.batch
+            rec.saved_extra.append([n, t.element_size()])
 
     def finish_forward(self) -> None:
         if self.pending is not None:
