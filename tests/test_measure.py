@@ -69,7 +69,7 @@ def run(capsys, *args):
 
 def test_measure_cli_prints_predicted_against_measured(capsys):
     code, out, err = run(capsys, "measure", "torchvision:resnet18", "--batch", "2",
-                         "--input", "3x64x64", "--optimizer", "sgd")
+                         "--input", "3x32x32", "--optimizer", "sgd")
     assert code == 0, err
     lines = {line.split("  ")[0].strip(): line for line in out.splitlines()[2:]}
     assert "training peak" in lines and "inference peak" in lines

@@ -57,12 +57,6 @@ INFERENCE_TERMS = ("weights", "buffers", "inputs", "activations", "transient")
 _VIEW_KINDS = {"flatten", "reshape", "view", "identity"}
 # Kinds whose backward hands the output gradient on without computing a new tensor.
 _PASS_KINDS = {"add", "flatten", "reshape", "view", "identity", "concat"}
-# What autograd saves, for kinds not recorded by an importer: "input", "output", "inputs".
-_SAVES = {"conv2d": "input", "conv_transpose2d": "input", "linear": "input",
-          "batch_norm2d": "input", "layer_norm": "input", "max_pool2d": "input",
-          "adaptive_max_pool2d": "input", "avg_pool2d": "input",
-          "adaptive_avg_pool2d": "input", "softmax": "output", "mul": "inputs",
-          "lrn": "input+output"}
 # Kinds autocast runs in half precision, and kinds it runs in fp32 (CUDA lists).
 _AMP_LOWER = {"conv2d", "conv_transpose2d", "linear", "matmul", "mm", "bmm", "addmm",
               "baddbmm", "einsum", "scaled_dot_product_attention", "conv1d", "conv3d"}
@@ -207,7 +201,8 @@ def _attr_kind(layer: Layer) -> str:
     return str(layer.attrs.get("op", layer.kind)).split(".")[-1].split("::")[-1]
 
 
-def _facts(layer: Layer, batch: int, training: bool) -> _Facts:
+def _facts(layer: Layer, batch: int, training: bool, act_bytes: int = 4,
+           backend: str = "cpu") -> _Facts:
     kind = layer.kind
     inplace = bool(layer.attrs.get("inplace", False))
     alias = kind in _VIEW_KINDS or inplace or (kind == "dropout" and not training)
@@ -219,37 +214,19 @@ def _facts(layer: Layer, batch: int, training: bool) -> _Facts:
         scale = 1 if "batch_norm" in _attr_kind(layer) else batch
         extra = sum(int(n) * int(size) * scale for n, size in layer.attrs.get("saved_extra", ()))
         return _Facts(alias, passthrough, grad_is_view, saved, extra)
-    rule = _SAVES.get(kind)
-    if rule is None and kind in _activation_saves():
-        rule = _activation_saves()[kind]
-    parents = layer.parents
-    saved: tuple[str, ...] = ()
-    if rule == "input":
-        saved = parents[:1]
-    elif rule == "inputs":
-        saved = parents
-    elif rule == "output":
-        saved = (layer.name,)
-    elif rule == "input+output":
-        saved = (parents[0], layer.name)
-    extra = 0
-    if kind in ("batch_norm2d",):  # mean and 1/σ per channel, fp32
-        extra = 2 * layer.input_shapes[0][0] * 4
-    elif kind == "layer_norm":  # μ and 1/σ per row, fp32
-        extra = 2 * numel(layer.input_shapes[0][:-1]) * 4 * batch
-    elif kind in ("max_pool2d", "adaptive_max_pool2d"):  # int64 argmax per output
-        extra = 8 * numel(layer.output_shape) * batch
-    elif kind == "dropout" and training:  # bool mask per element
-        extra = numel(layer.output_shape) * batch
-    elif kind == "lrn":  # the scale tensor of the composite
-        extra = 4 * numel(layer.output_shape) * batch
+    # Zoo layers: what the ops catalogue says PyTorch keeps (ops/registry.py: Saved).
+    from ..ops.registry import get_op
+
+    kept = get_op(kind).saves(layer.attrs, layer.input_shapes, layer.output_shape)
+    saved = tuple(layer.parents[i] for i in kept.inputs) + ((layer.name,) if kept.output else ())
+    extra = (sum(_DTYPE_BYTES.get(d, act_bytes) * n * batch for d, n in kept.new)
+             + sum(_DTYPE_BYTES.get(d, act_bytes) * n for d, n in kept.per_batch))
+    if kind == "dropout" and backend == "cpu":  # CPU keeps a mask in the input's type
+        extra = act_bytes * numel(layer.output_shape) * batch
     return _Facts(alias, passthrough, grad_is_view, saved, extra)
 
 
-def _activation_saves() -> dict[str, str]:
-    from ..ops.activation import ACTIVATIONS
-
-    return {k: v[1] for k, v in ACTIVATIONS.items()}
+_DTYPE_BYTES = {"int64": 8, "bool": 1, "fp32": 4}
 
 
 class _Dtypes:
@@ -262,6 +239,7 @@ class _Dtypes:
         for layer in network.layers:
             self.half[layer.name] = self._is_half(layer)
         self.itemsize_attr = {layer.name: layer.attrs.get("dtype") for layer in network.layers}
+        self.act_bytes = 2 if amp else max(1, self.precision_bits // 8)
 
     def _is_half(self, layer: Layer) -> bool:
         if self.amp is None:
@@ -393,7 +371,8 @@ def _forward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes, *,
     """Walk forward; returns the storage of every tensor (None for the persistent inputs)."""
     consumers = network.consumers()
     sizes = _tensor_numel(network)
-    facts = {layer.name: _facts(layer, batch, training) for layer in network.layers}
+    facts = {layer.name: _facts(layer, batch, training, dtypes.act_bytes, backend)
+             for layer in network.layers}
     saved_by: dict[str, list[str]] = defaultdict(list)
     if training:
         for layer in network.layers:
@@ -501,7 +480,8 @@ def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
               sid_of: Mapping[str, str | None], requires: Mapping[str, bool],
               master: str, amp: str | None, backend: str) -> None:
     sizes = _tensor_numel(network)
-    facts = {layer.name: _facts(layer, batch, True) for layer in network.layers}
+    facts = {layer.name: _facts(layer, batch, True, dtypes.act_bytes, backend)
+             for layer in network.layers}
     grads: dict[str, str] = {}  # tensor -> storage of its gradient buffer
     out = _outputs(network)[0]
     counter = iter(range(1 << 62))
