@@ -442,7 +442,15 @@ def _frame_holds(network: Network) -> dict[str, str]:
         parts = path.split(".") if path else []
         for k in range(1, len(parts) + 1):
             last_in[".".join(parts[:k])] = i
+        for k in range(1, len(parts)):  # mark the ancestors as composite
+            last_in[".".join(parts[:k]) + ".__child__"] = i
     held: dict[str, int] = {}
+    for layer in network.layers:
+        # An op called in a composite module's own forward (torch.cat in a DenseNet layer)
+        # has its result in a local variable there: held until that forward returns.
+        path = module[layer.name] or ""
+        if path and last_in.get(path + ".__child__") is not None:
+            held[layer.name] = last_in[path]
     for i, layer in enumerate(network.layers):
         path = module[layer.name] or ""
         parts = path.split(".") if path else []
@@ -555,7 +563,8 @@ def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
         pool.release(g, f"grad:{name}")
         _release_saved(pool, layer, f, sid_of, grads)
         for p, sid in new:
-            _accumulate(pool, grads, p, sid, f.grad_is_view)
+            _accumulate(pool, grads, p, sid, f.grad_is_view,
+                        dtypes.nbytes(p, batch * sizes[p]))
     for t, sid in list(grads.items()):
         pool.release(sid, f"grad:{t}")
 
@@ -569,7 +578,7 @@ def _release_saved(pool: _Pool, layer: Layer, f: _Facts, sid_of: Mapping[str, st
 
 
 def _accumulate(pool: _Pool, grads: dict[str, str], tensor: str, sid: str,
-                is_view: bool) -> None:
+                is_view: bool, nbytes_: int) -> None:
     """The engine's InputBuffer: sum into a buffer it alone holds, else out of place."""
     holder = f"grad:{tensor}"
     old = grads.get(tensor)
@@ -585,8 +594,8 @@ def _accumulate(pool: _Pool, grads: dict[str, str], tensor: str, sid: str,
         pool.release(old, holder)
         grads[tensor] = sid
     else:
-        total = pool.alloc(f"sum:{tensor}:{len(pool.size)}:{old}", pool.size[old],
-                           "transient", {holder})
+        total = pool.alloc(f"sum:{tensor}:{len(pool.size)}:{old}", nbytes_, "transient",
+                           {holder})
         pool.mark(f"backward: sum of gradients of {tensor}")
         pool.release(old, holder)
         pool.release(sid, holder)
