@@ -20,6 +20,7 @@ def test_the_catalogue_is_all_there():
     assert len(MODELS) >= 80
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # googlenet/inception init notice
 @pytest.mark.parametrize("name", MODELS)
 def test_torchvision_model(name):
     net = load(f"torchvision:{name}")
