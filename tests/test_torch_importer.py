@@ -86,6 +86,43 @@ def test_resnet18_layers_and_what_autograd_saves():
     assert add.parents == ("layer1.0.bn2/batch_norm2d", "maxpool/max_pool2d")
     assert net.buffers == net.extra["buffers"] == sum(b.numel() for b in tvm.resnet18().buffers())
     assert net.extra["outputs"] == ["fc/linear"]
+    # flatten is a view: folded, and fc reads the pool's output through it
+    assert net.layer("fc/linear").parents == ("avgpool/global_avg_pool2d",)
+
+
+def test_eval_mode_skips_auxiliary_heads_and_keeps_their_params():
+    from netcost.importers.torch import load as load_torch
+
+    net = load_torch("torchvision:googlenet", mode="eval")  # aux_logits default: True
+    meta = tvm.get_model_weights("googlenet").DEFAULT.meta
+    # inference runs no auxiliary head: MACs are the published model's exactly as in
+    # training mode without them (1,498,376,192; see test_zoo_and_torch_agree)
+    assert total(net, "macs") == 1_498_376_192
+    unused = net.layer("unused_parameters")
+    assert unused.parents == () and unused.output_shape == (0,)
+    assert all(p.startswith(("aux1.", "aux2.")) for p in unused.attrs["params"])
+    assert net.params - unused.cost.params == meta["num_params"]
+    assert not [layer for layer in net.layers if layer.kind == "dropout"]  # identity in eval
+
+
+class FFT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.fc(torch.fft.rfft(x).abs())
+
+
+def test_ops_without_a_formula_are_listed_and_coverage_is_partial():
+    net = load(FFT(), input_shape=(1, 8))
+    fft = net.layers[0]
+    assert fft.kind == "_fft_r2c" and fft.attrs["unsupported"] and fft.cost.elementwise_ops == 0
+    # forward rfft, and the complex FFT its backward runs
+    assert net.extra["unsupported"] == {"aten._fft_r2c": 1, "aten._fft_c2c": 1}
+    assert net.layer("fc/linear").parents == ("abs",)  # the graph stays whole through it
+    report = analyze(FFT(), input_shape=(1, 8))
+    assert report.coverage["status"] == "partial"
 
 
 # ------------------------------------------------------------------ functional code
