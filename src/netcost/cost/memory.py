@@ -280,7 +280,8 @@ def _workspace(layer: Layer, batch: int, dtypes: _Dtypes, sizes: Mapping[str, in
     parent = layer.parents[0] if layer.parents else None
     inp = dtypes.nbytes(parent, batch * sizes[parent]) if parent in sizes else 0
     if kind in ("conv2d", "conv_transpose2d") or "convolution" in op:
-        weight = nbytes(layer.cost.params, _precision_of(dtypes.precision_bits))
+        weight = (2 * layer.cost.params if dtypes.half.get(name)  # autocast's half copy
+                  else nbytes(layer.cost.params, _precision_of(dtypes.precision_bits)))
         if not backward:
             # oneDNN's blocked layout pads the channels to a multiple of 16 (AVX-512).
             k = layer.output_shape[0] if layer.output_shape else 16
