@@ -213,13 +213,29 @@ class Rates:
             peak = self.device.peak_flops["tf32"]
         return peak * catalogue_efficiency(flops, peak, cls)
 
-    def memory(self, nbytes: float) -> float:
+    def memory(self, nbytes: float, inplace: bool = False) -> float:
         prof = self.profile
         if prof is not None:
             from ..hardware.profile import interpolate
 
-            return interpolate(prof.elementwise, nbytes)
+            curve = prof.elementwise_inplace if inplace and prof.elementwise_inplace \
+                else prof.elementwise
+            return interpolate(curve, nbytes)
         return self.device.bandwidth * CATALOGUE_BANDWIDTH_EFFICIENCY
+
+    def pointwise(self, layer: Layer, batch: int) -> tuple[float, float, float] | None:
+        """(training forward, backward, eval forward) seconds of a memory-bound layer from
+        its class's measured curves; None without a calibrated curve for it."""
+        prof = self.profile
+        found = pointwise_class(layer)
+        if prof is None or found is None or found[0] not in prof.pointwise:
+            return None
+        from ..hardware.profile import interpolate
+
+        cls, per_sample = found
+        n = max(per_sample * batch, 1)
+        return tuple(n / interpolate(prof.pointwise[cls + phase], n)  # type: ignore[return-value]
+                     for phase in ("", "_bwd", "_eval"))
 
     @property
     def overhead(self) -> float:
@@ -241,6 +257,29 @@ class Rates:
 
 
 # --- per-layer model ----------------------------------------------------------------------
+
+
+_ACTIVATIONS = {"relu", "relu6", "leaky_relu", "hardtanh", "elu", "gelu", "silu", "sigmoid",
+                "tanh", "hardswish", "hardsigmoid", "mish", "softplus"}
+
+
+def pointwise_class(layer: Layer) -> tuple[str, int] | None:
+    """The measured memory-bound op class of a layer (calibrate.POINTWISE) and the numbers
+    it is read at (the input's, per sample), or None for the generic bytes model."""
+    kind = layer.kind
+    if _is_norm(kind) and kind.startswith("batch_norm"):
+        return "batch_norm", layer.input_numel
+    if kind in _ACTIVATIONS:
+        return "relu", layer.input_numel
+    if kind.startswith("max_pool"):
+        return "max_pool", layer.input_numel
+    if kind.startswith("avg_pool"):
+        return "avg_pool", layer.input_numel
+    if kind == "add":
+        return "add", layer.output_numel
+    if kind in ("concat", "cat"):
+        return "cat", layer.output_numel // 2  # measured as cat([x, x]): output = 2 x input
+    return None
 
 
 def _is_norm(kind: str) -> bool:
@@ -306,9 +345,16 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     if not moves:  # a view or a bookkeeping node: dispatch only
         return _finish(layer, rates, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "overhead",
                        on_grad_path, sum_s)
-    memory = fwd_bytes / rates.memory(fwd_bytes)
-    inference = inf_bytes / rates.memory(inf_bytes)
+    inplace = bool(layer.attrs.get("inplace", False))  # relu_, add_: no fresh output
     passes = on_grad_path and layer.kind not in _PASS_KINDS
+    measured = rates.pointwise(layer, batch)
+    if measured is not None:  # this op class was timed by calibrate at several sizes
+        memory, bwd, inference = measured
+        bwd = bwd if passes else 0.0
+        return _finish(layer, rates, elementwise, fwd_bytes, memory, bwd, inference, 0.0,
+                       memory, 0.0, "memory", on_grad_path, sum_s)
+    memory = fwd_bytes / rates.memory(fwd_bytes, inplace)
+    inference = inf_bytes / rates.memory(inf_bytes, inplace)
     bwd = bwd_bytes / rates.memory(bwd_bytes) if passes else 0.0
     return _finish(layer, rates, elementwise, fwd_bytes, memory, bwd, inference, 0.0, memory,
                    0.0, "memory", on_grad_path, sum_s)

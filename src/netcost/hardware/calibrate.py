@@ -35,7 +35,11 @@ CHANNELS = {"conv3x3": (16, 64, 256, 512), "conv1x1": (32, 128, 512, 2048),
 GEMM_ROWS = (1, 8, 64, 512)
 GEMM_WIDTH = (256, 1024, 4096)
 ELEMENTWISE_NUMEL = tuple(2 ** k for k in range(10, 25, 2))
-MAX_MACS = 0.5e9
+MAX_MACS = 2e9
+# (batch, channels, side) of the inputs each memory-bound op class is measured at: 3K to 6.4M
+# numbers, from a 7x7 map at batch 1 to a 112x112 one at batch 8.
+POINTWISE_SIZES = ((1, 64, 7), (1, 64, 28), (1, 64, 56), (8, 64, 56), (8, 64, 112))
+POINTWISE = ("batch_norm", "relu", "max_pool", "avg_pool", "add", "cat")
 
 
 @dataclass(frozen=True)
@@ -77,11 +81,13 @@ def _dtype(torch: Any, precision: str) -> Any:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
-def conv_shape(cls: str, pixels: int, channels: int) -> tuple[int, int, int, int, int]:
-    """(batch, channels in, side, channels out, groups) for a grid point: square maps,
-    batch 8 once the map would exceed 56x56 (as in a batch-8 training step)."""
-    batch = 1 if pixels <= 3136 else 8
-    side = round((pixels / batch) ** 0.5)
+def conv_shape(cls: str, pixels: int, channels: int, *, backward: bool = False
+               ) -> tuple[int, int, int, int, int]:
+    """(batch, channels in, side, channels out, groups) for a grid point: square maps.
+    Forward: batch 1 up to 56x56 (inference), batch 8 beyond; backward only runs in
+    training, so it is measured at batch 8 (the weight gradient reduces over the batch)."""
+    batch = 8 if backward or pixels > 3136 else 1
+    side = max(round((pixels / batch) ** 0.5), 1)
     if cls == "conv1x1":
         return batch, channels, side, channels // 2, 1  # bottleneck-style squeeze
     if cls == "depthwise":
@@ -89,8 +95,8 @@ def conv_shape(cls: str, pixels: int, channels: int) -> tuple[int, int, int, int
     return batch, channels, side, channels, 1
 
 
-def conv_macs(cls: str, pixels: int, channels: int) -> int:
-    b, c, s, k, g = conv_shape(cls, pixels, channels)
+def conv_macs(cls: str, pixels: int, channels: int, *, backward: bool = False) -> int:
+    b, c, s, k, g = conv_shape(cls, pixels, channels, backward=backward)
     kk = 1 if cls == "conv1x1" else 9
     return b * s * s * k * (c // g) * kk
 
@@ -98,6 +104,16 @@ def conv_macs(cls: str, pixels: int, channels: int) -> int:
 def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, list],
                 overhead: list[float]) -> Iterator[Task]:
     dtype = _dtype(torch, prec)
+
+    def make(cls: str, c: int, p: int, backward: bool) -> tuple[Any, Any, int, float]:
+        b, cin, s, k, g = conv_shape(cls, p, c, backward=backward)
+        kk = 1 if cls == "conv1x1" else 3
+        conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
+        x = torch.randn(b, cin, s, s, device=dev, dtype=dtype)
+        # (pixels, channel feature) as cost.time.shape_features reads them
+        feat = c if cls == "depthwise" else (cin * k) ** 0.5
+        return conv.to(dev, dtype), x, b * s * s, feat
+
     for cls, chans in CHANNELS.items():
         for c in chans:
             for p in PIXELS:
@@ -105,29 +121,28 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                     continue
 
                 def run(seconds: float, cls: str = cls, c: int = c, p: int = p) -> None:
-                    b, cin, s, k, g = conv_shape(cls, p, c)
-                    kk = 1 if cls == "conv1x1" else 3
-                    conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
-                    conv = conv.to(dev, dtype)
-                    x = torch.randn(b, cin, s, s, device=dev, dtype=dtype)
+                    conv, x, pixels, feat = make(cls, c, p, backward=False)
+                    macs = conv_macs(cls, p, c)
                     with torch.no_grad():
-                        t_fwd = timer(lambda: conv(x), seconds / 2)
+                        t_fwd = timer(lambda: conv(x), seconds / 3)
+                    out.setdefault(cls, []).append(
+                        [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
+                    conv, x, pixels, feat = make(cls, c, p, backward=True)
+                    macs = conv_macs(cls, p, c, backward=True)
+                    with torch.no_grad():
+                        t_fwd = timer(lambda: conv(x), seconds / 3)
                     xg = x.clone().requires_grad_()
-                    grad = torch.randn(b, k, s, s, device=dev, dtype=dtype)
+                    grad = torch.randn_like(conv(x))
 
                     def step() -> None:
                         conv.weight.grad = None
+                        xg.grad = None
                         conv(xg).backward(grad)
 
-                    t_all = timer(step, seconds / 2)
-                    macs = conv_macs(cls, p, c)
-                    net_fwd = max(t_fwd - overhead[0], t_fwd * 0.1)
-                    net_bwd = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9)
-                    # per class: (pixels, channel feature, FLOP/s), the feature as
-                    # cost.time.shape_features reads it; backward does 2x the MACs
-                    feat = c if cls == "depthwise" else (cin * k) ** 0.5
-                    out.setdefault(cls, []).append([b * s * s, feat, 2 * macs / net_fwd])
-                    out.setdefault(cls + "_bwd", []).append([b * s * s, feat, 4 * macs / net_bwd])
+                    t_all = timer(step, seconds / 3)
+                    net = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9)
+                    # backward: input and weight gradients, 2x the forward MACs
+                    out.setdefault(cls + "_bwd", []).append([pixels, feat, 4 * macs / net])
 
                 yield Task(f"{dev} {prec} {cls} {c}ch {p}px", run)
 
@@ -164,7 +179,7 @@ def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float]) ->
     return Task(f"{dev} dispatch overhead", run)
 
 
-def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list,
+def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list, inplace: list,
                   stream: dict[str, float], overhead: list[float]) -> Iterator[Task]:
     for n in ELEMENTWISE_NUMEL:
         def run(seconds: float, n: int = n) -> None:
@@ -173,6 +188,9 @@ def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list,
             t = timer(lambda: torch.add(a, b), seconds, max_reps=200)
             net = max(t - overhead[0], t * 0.1)
             elementwise.append([12 * n, 12 * n / net])  # read a and b, write a fresh output
+            t = timer(lambda: a.add_(b), seconds, max_reps=200)
+            net = max(t - overhead[0], t * 0.1)
+            inplace.append([12 * n, 12 * n / net])  # read a and b, write a in place
 
         yield Task(f"{dev} elementwise {n} numbers", run)
 
@@ -185,6 +203,62 @@ def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list,
         stream["triad"] = 12 * n / t_triad
 
     yield Task(f"{dev} STREAM copy/triad", run_stream)
+
+
+def _pointwise_op(torch: Any, cls: str, c: int, *, inplace: bool) -> Callable[..., Any]:
+    """The framework op of a memory-bound class, as models call it."""
+    if cls == "batch_norm":
+        return torch.nn.BatchNorm2d(c)
+    if cls == "relu":
+        return torch.nn.ReLU(inplace=inplace)
+    if cls == "max_pool":
+        return torch.nn.MaxPool2d(3, 2, 1)
+    if cls == "avg_pool":
+        return torch.nn.AvgPool2d(2, 2)
+    if cls == "add":
+        return (lambda x: x.add_(x)) if inplace else (lambda x: x + x)
+    return lambda x: torch.cat([x, x], 1)
+
+
+def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
+                     overhead: list[float]) -> Iterator[Task]:
+    """Batch norm, ReLU, pooling, add and concat at several sizes: forward in training
+    mode, backward, and eval forward, as (input numbers, numbers per second) curves."""
+    for cls in POINTWISE:
+        for b, c, side in POINTWISE_SIZES:
+            def run(seconds: float, cls: str = cls, b: int = b, c: int = c,
+                    side: int = side) -> None:
+                n = b * c * side * side
+                x = torch.randn(b, c, side, side, device=dev)
+                op = _pointwise_op(torch, cls, c, inplace=True)
+                if hasattr(op, "to"):
+                    op = op.to(dev)
+                with torch.no_grad():
+                    if hasattr(op, "train"):
+                        op.train()
+                    t_train = timer(lambda: op(x), seconds / 4)  # BN: batch statistics
+                    if hasattr(op, "eval"):
+                        op.eval()
+                    t_eval = timer(lambda: op(x), seconds / 4)
+                fresh = _pointwise_op(torch, cls, c, inplace=False)
+                if hasattr(fresh, "to"):
+                    fresh = fresh.to(dev).train()
+                xg = x.clone().requires_grad_()
+                t_fwd = timer(lambda: fresh(xg), seconds / 4)
+                grad = torch.randn_like(fresh(xg))
+
+                def both() -> None:
+                    xg.grad = None
+                    fresh(xg).backward(grad)
+
+                t_all = timer(both, seconds / 4)
+                net = [max(t_train - overhead[0], t_train * 0.1),
+                       max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9),
+                       max(t_eval - overhead[0], t_eval * 0.1)]
+                for phase, t in zip(("", "_bwd", "_eval"), net, strict=True):
+                    out.setdefault(cls + phase, []).append([n, n / t])
+
+            yield Task(f"{dev} {cls} {b}x{c}x{side}x{side}", run)
 
 
 def _optimizer_task(torch: Any, dev: str, timer: Timer, result: list[float]) -> Task:
@@ -243,19 +317,37 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
         compute = state.setdefault("compute", {}).setdefault(prec, {})
         tasks += list(_gemm_tasks(torch, dev, prec, timer, compute, overhead))
         tasks += list(_conv_tasks(torch, dev, prec, timer, compute, overhead))
+    tasks += list(_pointwise_tasks(torch, dev, timer, state.setdefault("pointwise", {}),
+                                   overhead))
     tasks += list(_memory_tasks(torch, dev, timer, state.setdefault("elementwise", []),
+                                state.setdefault("inplace", []),
                                 state.setdefault("stream", {}), overhead))
     tasks.append(_optimizer_task(torch, dev, timer, state.setdefault("optimizer", [0.0])))
     return tasks
+
+
+def monotone(points: list[list[float]]) -> tuple[tuple[float, float, float], ...]:
+    """A compute surface made non-decreasing in its size (x) within each row (y): more
+    parallel work never lowers a kernel's achieved rate, while a dip in a measurement is
+    another process stealing the CPU. The running maximum discards such dips."""
+    out = []
+    for y in sorted({p[1] for p in points}):
+        best = 0.0
+        for x, _, v in sorted(p for p in points if p[1] == y):
+            best = max(best, v)
+            out.append((x, y, best))
+    return tuple(out)
 
 
 def _backend(torch: Any, dev: str, threads: int, state: dict[str, Any]) -> Backend:
     return Backend(
         backend=dev, name=_device_name(torch, dev, threads), threads=threads,
         memory_bytes=_memory_bytes(torch, dev),
-        compute={p: {c: [tuple(pt) for pt in pts] for c, pts in classes.items()}
+        compute={p: {c: monotone(pts) for c, pts in classes.items()}
                  for p, classes in state["compute"].items()},
         elementwise=tuple(tuple(pt) for pt in state["elementwise"]),
+        elementwise_inplace=tuple(tuple(pt) for pt in state["inplace"]),
+        pointwise={k: tuple(tuple(pt) for pt in sorted(v)) for k, v in state["pointwise"].items()},
         stream=state["stream"], overhead_s=state["overhead"][0],
         overhead_bwd_s=state["overhead"][1], optimizer_overhead_s=state["optimizer"][0],
     )

@@ -87,6 +87,11 @@ class Backend:
     overhead_s: float  # one tiny op, forward (framework dispatch)
     overhead_bwd_s: float  # extra per op for its autograd backward
     optimizer_overhead_s: float = 0.0  # per parameter tensor of a foreach optimizer step
+    # (bytes moved per call, bytes/s) of the same op in place: no fresh output to fault in
+    elementwise_inplace: Curve = ()
+    # memory-bound op class ("batch_norm", "relu", "max_pool", "avg_pool", "add", "cat",
+    # each also "_bwd" and "_eval") -> (input numbers, numbers per second)
+    pointwise: Mapping[str, Curve] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,7 +103,10 @@ class Backend:
             "elementwise": [list(pt) for pt in self.elementwise],
             "stream": dict(self.stream), "overhead_s": self.overhead_s,
             "overhead_bwd_s": self.overhead_bwd_s,
-            "optimizer_overhead_s": self.optimizer_overhead_s, "extra": dict(self.extra),
+            "optimizer_overhead_s": self.optimizer_overhead_s,
+            "elementwise_inplace": [list(pt) for pt in self.elementwise_inplace],
+            "pointwise": {k: [list(pt) for pt in v] for k, v in self.pointwise.items()},
+            "extra": dict(self.extra),
         }
 
     @classmethod
@@ -112,6 +120,9 @@ class Backend:
             stream={k: float(v) for k, v in d["stream"].items()},
             overhead_s=float(d["overhead_s"]), overhead_bwd_s=float(d["overhead_bwd_s"]),
             optimizer_overhead_s=float(d.get("optimizer_overhead_s", 0.0)),
+            elementwise_inplace=_curve(d["elementwise_inplace"]) if d.get(
+                "elementwise_inplace") else (),
+            pointwise={k: _curve(v) for k, v in d.get("pointwise", {}).items()},
             extra=dict(d.get("extra", {})),
         )
 
