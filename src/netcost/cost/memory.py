@@ -419,6 +419,10 @@ def _forward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes, *,
                 layer.kind in _AMP_LOWER or _attr_kind(layer) in _AMP_LOWER):
             transient += _amp_casts(layer, pool, batch, dtypes, sizes, training,
                                     requires[layer.name])
+        elif amp is not None and (layer.kind in _AMP_FP32 or _attr_kind(layer) in _AMP_FP32):
+            # autocast runs it on fp32 copies of its half inputs
+            transient += sum(4 * batch * sizes[p] for p in set(layer.parents)
+                             if dtypes.half.get(p, False))
         pool.mark(f"forward: {layer.name}", transient)
         for p in set(layer.parents):
             pool.release(sid_of[p], f"fwd:{layer.name}")
