@@ -53,7 +53,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 from unittest import mock
 
@@ -110,22 +110,32 @@ def _build(path: str, args: Mapping[str, Any]) -> Any:
         return factory
     if not callable(factory):
         raise ModelImportError(f"{path!r} is a {type(factory).__name__}, not a model class or factory")
-    try:  # on the meta device nothing is allocated or initialised
-        with torch.device("meta"), _skip_init_on_meta(torch):
-            return factory(**args)
+    try:
+        inspect.signature(factory).bind(**args)
     except TypeError as exc:
-        raise ModelImportError(f"calling {path!r} failed: {exc}") from None
-    except Exception:
+        raise ModelImportError(f"{path!r} does not take these arguments: {exc}") from None
+    except ValueError:  # no signature to check (a builtin)
         pass
-    try:  # the constructor reads real values (.tolist(), .item()): parameters alone on meta
-        with _parameters_on_meta(torch), _skip_init_on_meta(torch):
-            return factory(**args)
-    except Exception:
-        pass
-    try:  # last resort: build it for real
-        return factory(**args)
-    except Exception as exc:
-        raise ModelImportError(f"building {path!r} failed: {type(exc).__name__}: {exc}") from None
+    # On the meta device nothing is allocated or initialised. A constructor that reads real
+    # values (.tolist(), .item()) fails there: then only the parameters go to meta, and as
+    # a last resort the model is built for real. Errors not about meta tensors are final.
+    attempts = [lambda: _all_on_meta(torch), lambda: _parameters_on_meta(torch), nullcontext]
+    for i, attempt in enumerate(attempts):
+        try:
+            with attempt():
+                return factory(**args)
+        except Exception as exc:
+            about_meta = "meta" in str(exc).lower() or isinstance(exc, NotImplementedError)
+            if not about_meta or i == len(attempts) - 1:
+                raise ModelImportError(f"building {path!r} failed: {type(exc).__name__}: "
+                                       f"{_first_line(exc)}") from None
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def _all_on_meta(torch: Any) -> Iterator[None]:
+    with torch.device("meta"), _skip_init_on_meta(torch):
+        yield
 
 
 _INIT_OPS = frozenset(("normal_ uniform_ fill_ zero_ bernoulli_ exponential_ random_ "
@@ -164,7 +174,8 @@ def _parameters_on_meta(torch: Any) -> Iterator[None]:
 
     torch.nn.Module.register_parameter = on_meta
     try:
-        yield
+        with _skip_init_on_meta(torch):
+            yield
     finally:
         torch.nn.Module.register_parameter = register
 

@@ -187,7 +187,6 @@ class Tracer(TorchDispatchMode):
         self.bwd_entries: list[_BackwardEntry] = []
         self.bwd_out: dict[int, tuple[_BackwardEntry, int]] = {}
         self.bwd_orphan = [0, 0]  # MACs, elementwise ops run before any layer's node
-        self.failed_op: str | None = None
 
     # ------------------------------------------------------------------ module paths
     def push(self, module: torch.nn.Module, *_: Any) -> None:
@@ -229,7 +228,6 @@ class Tracer(TorchDispatchMode):
             args = (*args[:5], False, *args[6:])
             out = func(*args, **kwargs)
         except Exception as exc:
-            self.failed_op = str(func)
             phase = "backward" if self.backward else "forward"
             where = f" in module '{self.stack[-1]}'" if self.stack[-1] else ""
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
