@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
                 infer_err.append(abs(ie))
                 rows.append((name, batch, opt, te, ie))
                 print(f"| {name} | {batch} | {opt} | {mib(pred.training.peak_bytes)} "
-                      f"| {mib(meas.training_peak)} | {te:+.2%} "
+                      f"| {mib(meas.training_peak)} | {te:+.3%} "
                       f"| {mib(pred.inference.peak_bytes)} | {mib(meas.inference_peak)} "
-                      f"| {ie:+.2%} |", flush=True)
+                      f"| {ie:+.3%} |", flush=True)
         module.to("cpu")
     print()
     print(f"training peak:  median |error| {statistics.median(train_err):.2%}, "

@@ -239,6 +239,7 @@ class _Dtypes:
         for layer in network.layers:
             self.half[layer.name] = self._is_half(layer)
         self.itemsize_attr = {layer.name: layer.attrs.get("dtype") for layer in network.layers}
+        self.itemsize_attr.update(network.extra.get("input_dtypes", {}))  # int64 token ids
         self.act_bytes = 2 if amp else max(1, self.precision_bits // 8)
 
     def _is_half(self, layer: Layer) -> bool:
