@@ -68,7 +68,8 @@ def run(capsys, *args):
 
 
 def test_measure_cli_prints_predicted_against_measured(capsys):
-    code, out, err = run(capsys, "measure", "torchvision:resnet18", "--batch", "2",
+    # this file is importable under pytest, so `tiny` above serves as an import path
+    code, out, err = run(capsys, "measure", "test_measure:tiny", "--batch", "2",
                          "--input", "3x32x32", "--optimizer", "sgd")
     assert code == 0, err
     lines = {line.split("  ")[0].strip(): line for line in out.splitlines()[2:]}
