@@ -505,7 +505,8 @@ def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
 
     # The loss: cross entropy = log_softmax (fp32, keeps its output) then nll_loss.
     out_bytes = dtypes.nbytes(out, batch * sizes[out])
-    if loss_kind(network) == "cross_entropy":
+    kind_of_loss = loss_kind(network)
+    if kind_of_loss == "cross_entropy":
         ls = pool.alloc("loss:log_softmax", 4 * batch * sizes[out], "activations", {"bwd:loss"})
         pool.alloc("loss:value", 8, "activations", {"loss"})  # the loss and total_weight
         pool.mark("loss")
@@ -554,6 +555,9 @@ def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
                 new.append((p, new_grad(p, dtypes.nbytes(p, batch * sizes[p]))))
         transient = _workspace(layer, batch, dtypes, sizes, backend, training=True,
                                backward=True, input_grad=bool(new))
+        if name == out and kind_of_loss == "sum" and not f.passthrough:
+            # the broadcast gradient of a sum is made contiguous for the kernels
+            transient += dtypes.nbytes(out, batch * sizes[out])
         key = layer.weight_key or name
         if layer.cost.params:
             first = key not in seen_keys
