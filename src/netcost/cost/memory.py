@@ -88,9 +88,10 @@ class MemoryEstimate:
     phases: dict[str, int] = field(default_factory=dict)  # training peak per phase
     # Activations (and the loss's own tensors) alive when backward starts.
     after_forward: int = 0
+    backend: str = "cpu"  # whose kernel temporaries are modelled
 
     def to_dict(self) -> dict[str, Any]:
-        return {"batch": self.batch, "precision": self.precision,
+        return {"batch": self.batch, "precision": self.precision, "backend": self.backend,
                 "inference": self.inference.to_dict(), "training": self.training.to_dict(),
                 "training_phases": dict(self.phases),
                 "activations_after_forward_bytes": self.after_forward,
@@ -670,7 +671,7 @@ def estimate(network: Network, *, batch: int, precision: str = "fp32",
     lecture = {"numbers": numbers, "bytes": nbytes(numbers, precision),
                "formula": "Σ layers: params + batch·(params + 2·inputs + 2·outputs)"}
     return MemoryEstimate(batch, precision, optimizer, amp, inference, training, lecture,
-                          phases, pool.after_forward)
+                          phases, pool.after_forward, backend)
 
 
 

@@ -37,8 +37,12 @@ def sections(report: Report) -> list[Section]:
     if lecture:
         items.append(("lecture model", f"{iec(lecture['bytes'])} "
                                        f"({lecture['numbers']:,} numbers)"))
+    kernels = {"cpu": "PyTorch's CPU kernels (oneDNN)",
+               "cuda": "CUDA (cuDNN workspaces not modelled)"}
+    backend = mem.get("backend", "cpu")
     notes = (
-        "transient: gradients in flight and kernel temporaries alive at the worst moment",
+        "transient: gradients in flight and kernel temporaries alive at the worst moment "
+        f"(temporaries of {kernels.get(backend, backend)})",
         f"lecture model: {lecture.get('formula', '')}",
     )
     return [Section(title, tuple(items), notes)]
