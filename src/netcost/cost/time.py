@@ -264,18 +264,21 @@ _ACTIVATIONS = {"relu", "relu6", "leaky_relu", "hardtanh", "elu", "gelu", "silu"
 
 
 def pointwise_class(layer: Layer) -> tuple[str, int] | None:
-    """The measured memory-bound op class of a layer (calibrate.POINTWISE) and the numbers
-    it is read at (the input's, per sample), or None for the generic bytes model."""
+    """The measured memory-bound op class of a layer (calibrate.POINTWISE) and the size it
+    is read at, per sample: numbers of the input; for pooling, window reads (outputs x
+    kernel area, so a stride-1 pool costs its 4x the outputs of a stride-2 one). None: the
+    generic bytes model (out-of-place activations and adds, whose fresh output is the
+    allocating elementwise curve's case)."""
     kind = layer.kind
+    inplace = bool(layer.attrs.get("inplace", False))
     if _is_norm(kind) and kind.startswith("batch_norm"):
         return "batch_norm", layer.input_numel
-    if kind in _ACTIVATIONS:
+    if kind in _ACTIVATIONS and inplace:
         return "relu", layer.input_numel
-    if kind.startswith("max_pool"):
-        return "max_pool", layer.input_numel
-    if kind.startswith("avg_pool"):
-        return "avg_pool", layer.input_numel
-    if kind == "add":
+    if kind.startswith(("max_pool", "avg_pool")) and "kernel" in layer.attrs:
+        kh, kw = tuple(layer.attrs["kernel"])
+        return kind[:8], layer.output_numel * kh * kw
+    if kind == "add" and inplace:
         return "add", layer.output_numel
     if kind in ("concat", "cat"):
         return "cat", layer.output_numel // 2  # measured as cat([x, x]): output = 2 x input
@@ -306,6 +309,11 @@ def _traffic(layer: Layer, batch: int, act: float, par: float, *, training: bool
     return fwd, bwd
 
 
+def _input_pixels(layer: Layer) -> int:
+    shape = layer.input_shapes[0] if layer.input_shapes else ()
+    return numel(shape[1:]) if len(shape) == 3 else 1
+
+
 def _macs_backward(layer: Layer, needs_grad: bool) -> int:
     """One product per gradient: for the input (if needed) and per weight (if any)."""
     grads = (1 if needs_grad else 0) + (1 if layer.cost.params else 0)
@@ -328,11 +336,16 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
         cls, x, y = shape_features(layer, batch)
         flops = 2 * macs
         thr = rates.compute(cls, x, y, flops, backward=False)
+        # a depthwise conv is bound by reading its input: a stride-s one reads s*s input
+        # pixels per output, and takes as long as a stride-1 one over its whole input
+        stride = _input_pixels(layer) / max(numel(layer.output_shape[1:]), 1) \
+            if cls == "depthwise" else 1.0
+        thr /= max(stride, 1.0)
         compute = flops / thr
         memory = fwd_bytes / rates.memory(fwd_bytes)
         bwd_flops = 2 * batch * _macs_backward(layer, needs_grad)
-        bwd_compute = bwd_flops / rates.compute(cls, x, y, bwd_flops, backward=True) \
-            if bwd_flops else 0.0
+        bwd_compute = bwd_flops * max(stride, 1.0) / rates.compute(
+            cls, x, y, bwd_flops, backward=True) if bwd_flops else 0.0
         bwd_memory = bwd_bytes / rates.memory(bwd_bytes) if on_grad_path else 0.0
         fwd = max(compute, memory)
         bwd = max(bwd_compute, bwd_memory) if on_grad_path else 0.0

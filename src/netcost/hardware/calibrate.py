@@ -105,14 +105,24 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                 overhead: list[float]) -> Iterator[Task]:
     dtype = _dtype(torch, prec)
 
-    def make(cls: str, c: int, p: int, backward: bool) -> tuple[Any, Any, int, float]:
+    def make(cls: str, c: int, p: int, backward: bool) -> tuple[Iterator[Any], int, float]:
+        """Endless (conv, input, output gradient) triples over enough copies to span
+        ROTATION_BYTES, so weights and inputs come from memory as in a network (see
+        `rotation`)."""
+        import itertools
+
         b, cin, s, k, g = conv_shape(cls, p, c, backward=backward)
         kk = 1 if cls == "conv1x1" else 3
-        conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
-        x = torch.randn(b, cin, s, s, device=dev, dtype=dtype)
+        size = 4 * (b * cin * s * s + k * (cin // g) * kk * kk)
+        copies = []
+        for _ in range(min(max(-(-ROTATION_BYTES // size), 1), 16)):
+            conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
+            x = torch.randn(b, cin, s, s, device=dev, dtype=dtype, requires_grad=backward)
+            grad = torch.randn(b, k, s, s, device=dev, dtype=dtype) if backward else None
+            copies.append((conv.to(dev, dtype), x, grad))
         # (pixels, channel feature) as cost.time.shape_features reads them
         feat = c if cls == "depthwise" else (cin * k) ** 0.5
-        return conv.to(dev, dtype), x, b * s * s, feat
+        return itertools.cycle(copies), b * s * s, feat
 
     for cls, chans in CHANNELS.items():
         for c in chans:
@@ -121,23 +131,26 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                     continue
 
                 def run(seconds: float, cls: str = cls, c: int = c, p: int = p) -> None:
-                    conv, x, pixels, feat = make(cls, c, p, backward=False)
+                    def forward(triples: Iterator[Any]) -> None:
+                        conv, x, _ = next(triples)
+                        conv(x)
+
+                    triples, pixels, feat = make(cls, c, p, backward=False)
                     macs = conv_macs(cls, p, c)
                     with torch.no_grad():
-                        t_fwd = timer(lambda: conv(x), seconds / 3)
+                        t_fwd = timer(lambda: forward(triples), seconds / 3)
                     out.setdefault(cls, []).append(
                         [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
-                    conv, x, pixels, feat = make(cls, c, p, backward=True)
+                    triples, pixels, feat = make(cls, c, p, backward=True)
                     macs = conv_macs(cls, p, c, backward=True)
                     with torch.no_grad():
-                        t_fwd = timer(lambda: conv(x), seconds / 3)
-                    xg = x.clone().requires_grad_()
-                    grad = torch.randn_like(conv(x))
+                        t_fwd = timer(lambda: forward(triples), seconds / 3)
 
                     def step() -> None:
+                        conv, x, grad = next(triples)
                         conv.weight.grad = None
-                        xg.grad = None
-                        conv(xg).backward(grad)
+                        x.grad = None
+                        conv(x).backward(grad)
 
                     t_all = timer(step, seconds / 3)
                     net = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9)
@@ -183,12 +196,11 @@ def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list, inplace
                   stream: dict[str, float], overhead: list[float]) -> Iterator[Task]:
     for n in ELEMENTWISE_NUMEL:
         def run(seconds: float, n: int = n) -> None:
-            a = torch.randn(n, device=dev)
-            b = torch.randn(n, device=dev)
-            t = timer(lambda: torch.add(a, b), seconds, max_reps=200)
+            pairs = rotation(torch, (2, n), dev)
+            t = timer(lambda: torch.add(*next(pairs)), seconds, max_reps=200)
             net = max(t - overhead[0], t * 0.1)
             elementwise.append([12 * n, 12 * n / net])  # read a and b, write a fresh output
-            t = timer(lambda: a.add_(b), seconds, max_reps=200)
+            t = timer(lambda: next(pairs)[0].add_(next(pairs)[1]), seconds, max_reps=200)
             net = max(t - overhead[0], t * 0.1)
             inplace.append([12 * n, 12 * n / net])  # read a and b, write a in place
 
@@ -220,41 +232,62 @@ def _pointwise_op(torch: Any, cls: str, c: int, *, inplace: bool) -> Callable[..
     return lambda x: torch.cat([x, x], 1)
 
 
+ROTATION_BYTES = 64 * 2**20
+
+
+def rotation(torch: Any, shape: tuple[int, ...], dev: str, *,
+             requires_grad: bool = False) -> Iterator[Any]:
+    """Endless inputs cycling through enough copies to span ROTATION_BYTES (at most 16):
+    in a network an op's input was written by the previous op, with other tensors and
+    weights streamed in between, so a large input comes from memory, not from the cache
+    a repeated call on one tensor would find it in. Small inputs still fit the cache."""
+    import itertools
+
+    size = 4 * max(int(torch.Size(shape).numel()), 1)
+    k = min(max(-(-ROTATION_BYTES // size), 1), 16)
+    copies = [torch.randn(shape, device=dev, requires_grad=requires_grad) for _ in range(k)]
+    return itertools.cycle(copies)
+
+
 def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
                      overhead: list[float]) -> Iterator[Task]:
     """Batch norm, ReLU, pooling, add and concat at several sizes: forward in training
-    mode, backward, and eval forward, as (input numbers, numbers per second) curves."""
+    mode, backward, and eval forward, as (size, size per second) curves; the size is the
+    input's numbers, for pooling its window reads (see cost.time.pointwise_class)."""
     for cls in POINTWISE:
         for b, c, side in POINTWISE_SIZES:
             def run(seconds: float, cls: str = cls, b: int = b, c: int = c,
                     side: int = side) -> None:
                 n = b * c * side * side
-                x = torch.randn(b, c, side, side, device=dev)
+                xs = rotation(torch, (b, c, side, side), dev)
                 op = _pointwise_op(torch, cls, c, inplace=True)
                 if hasattr(op, "to"):
                     op = op.to(dev)
                 with torch.no_grad():
                     if hasattr(op, "train"):
                         op.train()
-                    t_train = timer(lambda: op(x), seconds / 4)  # BN: batch statistics
+                    t_train = timer(lambda: op(next(xs)), seconds / 4)  # BN: batch stats
                     if hasattr(op, "eval"):
                         op.eval()
-                    t_eval = timer(lambda: op(x), seconds / 4)
+                    t_eval = timer(lambda: op(next(xs)), seconds / 4)
                 fresh = _pointwise_op(torch, cls, c, inplace=False)
                 if hasattr(fresh, "to"):
                     fresh = fresh.to(dev).train()
-                xg = x.clone().requires_grad_()
-                t_fwd = timer(lambda: fresh(xg), seconds / 4)
-                grad = torch.randn_like(fresh(xg))
+                xgs = rotation(torch, (b, c, side, side), dev, requires_grad=True)
+                t_fwd = timer(lambda: fresh(next(xgs)), seconds / 4)
+                grads = rotation(torch, tuple(fresh(next(xgs)).shape), dev)
 
                 def both() -> None:
-                    xg.grad = None
-                    fresh(xg).backward(grad)
+                    fresh(next(xgs)).backward(next(grads))
 
                 t_all = timer(both, seconds / 4)
                 net = [max(t_train - overhead[0], t_train * 0.1),
                        max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9),
                        max(t_eval - overhead[0], t_eval * 0.1)]
+                if cls == "max_pool":  # window reads: outputs x 3x3 kernel
+                    n = b * c * ((side + 1) // 2) ** 2 * 9
+                elif cls == "avg_pool":  # outputs x 2x2 kernel
+                    n = b * c * (side // 2) ** 2 * 4
                 for phase, t in zip(("", "_bwd", "_eval"), net, strict=True):
                     out.setdefault(cls + phase, []).append([n, n / t])
 
