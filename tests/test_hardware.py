@@ -250,3 +250,11 @@ def test_calibrate_bad_budget_is_exit_2(capsys):
 def test_peak_of_profile_is_its_best_measured_rate():
     prof = _tiny_profile(3e10)
     assert math.isclose(prof.device().peak("fp32"), 3e10)
+
+
+def test_monotone_surface_discards_contention_dips():
+    from netcost.hardware.calibrate import monotone
+
+    # row y=64: 10, then a dip to 2 (another process ran), then 30 -> 10, 10, 30
+    pts = [[49, 64, 10.0], [196, 64, 2.0], [784, 64, 30.0], [49, 16, 5.0]]
+    assert monotone(pts) == ((49, 16, 5.0), (49, 64, 10.0), (196, 64, 10.0), (784, 64, 30.0))

@@ -212,3 +212,16 @@ def test_measure_prints_time_rows(capsys):
     rows = {r["what"]: r for r in json.loads(out)["time"]["rows"]}
     assert rows["iteration"]["measured_s"] > 0
     assert rows["iteration"]["predicted_s"] is None  # not calibrated in tests
+
+
+def test_pointwise_classes_and_pool_window_reads():
+    b = NetworkBuilder("pools", (64, 56, 56))
+    x = b.add("max_pool2d", b.input, "p2", kernel=3, stride=2, padding=1)
+    b.add("max_pool2d", x, "p1", kernel=3, stride=1, padding=1)
+    p2, p1 = b.build().layers
+    # stride 2: 64 x 28 x 28 outputs x 9 window reads = 451,584; stride 1 on that output:
+    # 64 x 28 x 28 x 9 as well - the same work although its input is 4x smaller
+    assert tm.pointwise_class(p2) == ("max_pool", 451_584)
+    assert tm.pointwise_class(p1) == ("max_pool", 451_584)
+    relu = mlp().layers[1]
+    assert tm.pointwise_class(relu) is None  # out of place: the generic bytes model
