@@ -33,7 +33,8 @@ The contract with the cost models (memory and time helpers read it):
   backward_input/weight_macs and backward_elementwise_ops from the traced backward ops run
   by this op's autograd node (plus view nodes and gradient sums run right after it);
   saved_numel = numbers autograd saved for this op's backward, parameters excluded.
-- Layer.attrs: "op" (aten op), "module" (module path), "dtype" (output itemsize in bytes),
+- Layer.attrs: "op" (aten op), "module" (module path), "module_type" (its class name, as
+  tools that hook modules see it), "dtype" (output itemsize in bytes),
   "saved" (names of layers/inputs whose output autograd saved for this op),
   "saved_extra" ([numel, itemsize] of saved tensors that are no layer's output: max-pool
   indices, batch-norm statistics, dropout masks), "inplace", "params" and "buffers" (the
@@ -425,7 +426,8 @@ def _network(name: str, tracer: Any, out: Any, info: dict, batch: int, mode: str
             backward_elementwise_ops=per(rec.bwd_elementwise), saved_numel=saved_numel,
             buffers=sum(bnum[b] for b in rec.buffers))
         attrs: dict[str, Any] = dict(c.attrs or {})
-        attrs.update(op=rec.op, module=rec.module, dtype=rec.itemsize, saved=rec.saved,
+        attrs.update(op=rec.op, module=rec.module, module_type=tracer.module_types.get(rec.module, ""),
+                     dtype=rec.itemsize, saved=rec.saved,
                      saved_extra=rec.saved_extra, inplace=rec.inplace, params=rec.params,
                      params_read=list(dict.fromkeys(rec.uses + rec.params)), buffers=rec.buffers)
         if rec.unsupported:
