@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "plan": "plan:plan",
     "fit": "fit:fit",
     "measure": "measure:measure",
+    "tools": "tools:tools",
 }
 
 

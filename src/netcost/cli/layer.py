@@ -16,7 +16,7 @@ import click
 from ..errors import InvalidArgument
 
 PRECISIONS = "fp64, fp32, tf32, fp16, bf16, fp8, int8, int4"
-CONVENTIONS = "lecture, macs, flops"
+CONVENTIONS = "lecture, macs, flops, or a tool's: fvcore, ptflops, thop, flopcounter"
 
 # other spellings a user may type -> the subcommand's name
 ALIASES = {

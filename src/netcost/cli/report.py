@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 PRECISIONS = "fp64, fp32, fp16, bf16, fp8, int8, int4"
-CONVENTIONS = "lecture, macs, flops"
+CONVENTIONS = "lecture, macs, flops, or a tool's: fvcore, ptflops, thop, flopcounter"
 FORMAT = click.Choice(["table", "json", "csv", "markdown"], case_sensitive=False)
 
 

@@ -304,7 +304,7 @@ def _ptflops(layer: Layer, c: LayerCost) -> dict[str, int]:
     elif kind in _PT_TWICE:
         name, fn = _PT_TWICE[kind]
         if mt == name:
-            out[f"nn.{name} (2 per element: hook + patched F.{fn})"] = 2 * n_out
+            out[f"nn.{name} (2 per element: hook + F.{fn})"] = 2 * n_out
         else:
             out[f"F.{fn} (1 per element)"] = n_out
     elif kind in ("relu6", "silu", "softmax"):  # one count: the hook or the patched call
@@ -312,11 +312,11 @@ def _ptflops(layer: Layer, c: LayerCost) -> dict[str, int]:
     elif kind == "leaky_relu" and mt == "LeakyReLU":
         out["nn.LeakyReLU (1 per element)"] = n_out
     elif kind in _POOLS:
+        fn = "adaptive_avg_pool2d" if kind == "global_avg_pool2d" else kind
         if mt in _POOL_MODULES:
-            out[f"{_display(kind)} module (2 per input element: hook + patched F.*pool*)"] = (
-                2 * _in(layer))
+            out[f"nn.{mt} (2 per input element: hook + F.{fn})"] = 2 * _in(layer)
         elif kind != "global_avg_pool2d" or _pooled_by_adaptive(layer):
-            out[f"functional {_display(kind)} (1 per input element)"] = _in(layer)
+            out[f"F.{fn} (1 per input element)"] = _in(layer)
     elif kind in _BN or kind in ("group_norm", "layer_norm"):
         if mt in _PT_NORM_MODULES:
             per = 2 if _affine(layer) else 1
@@ -325,7 +325,7 @@ def _ptflops(layer: Layer, c: LayerCost) -> dict[str, int]:
             out["layer norm (1 per element)"] = _in(layer)
     elif kind.startswith("upsample"):
         if mt == "Upsample":
-            out["nn.Upsample (2 per output: hook + patched F.interpolate)"] = 2 * n_out
+            out["nn.Upsample (2 per output: hook + F.interpolate)"] = 2 * n_out
         else:
             out["F.interpolate (1 per output)"] = n_out
     return out

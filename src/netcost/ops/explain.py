@@ -4,7 +4,7 @@ with its numbers substituted."""
 
 from __future__ import annotations
 
-from ..cost.conventions import backward_macs, backward_ops, forward_ops
+from ..cost.conventions import TOOLS, backward_macs, backward_ops, forward_ops, tool_terms
 from ..cost.counts import lecture_batch_space, lecture_space
 from ..ir import Layer, numel
 from ..units import PRECISION_BITS, check_precision
@@ -14,8 +14,12 @@ from .registry import Derivation, get_op
 def convention_ops(layer: Layer, convention: str) -> Derivation:
     """How the stored terms become the ops of `convention` (cost/conventions.py)."""
     c = layer.cost
-    value = forward_ops(c, convention)
+    value = forward_ops(c, convention, layer)
     name = f"ops ({convention})"
+    if convention in TOOLS:  # the tool's own parts, labelled (cost/conventions.py)
+        parts = tool_terms(layer, convention)
+        return Derivation(name, " + ".join(parts) or "0",
+                          " + ".join(f"{v:,}" for v in parts.values()) or "0", value)
     if convention == "macs":
         return Derivation(name, "MACs", f"{c.macs:,}", value)
     if not c.macs and not c.bias_ops:  # no dot products: every convention but macs agrees
@@ -38,8 +42,11 @@ def _backward(layer: Layer, convention: str, input_grad: bool) -> list[Derivatio
         mac_line = Derivation("backward MACs", "weight-gradient MACs (the input needs no gradient)",
                               f"{c.backward_weight_macs:,}", macs)
     ops = backward_ops(c, convention, input_grad)
-    if convention == "macs":
+    if convention == "macs" or (convention in TOOLS and convention != "flopcounter"):
         ops_line = Derivation(f"backward ops ({convention})", "backward MACs", f"{macs:,}", ops)
+    elif convention == "flopcounter":
+        ops_line = Derivation(f"backward ops ({convention})", "2·backward MACs", f"2·{macs:,}",
+                              ops)
     elif not macs:
         ops_line = Derivation(f"backward ops ({convention})", "backward elementwise",
                               f"{ops:,}", ops)
@@ -90,7 +97,7 @@ def layer_derivations(layer: Layer, *, batch: int = 1, precision: str = "fp32",
     lines += space or [Derivation("lecture space (1 sample)", "2·params + 2·inputs + 2·outputs",
                                   f"2·{p:,} + 2·{i:,} + 2·{o:,}", lecture_space(layer))]
     if batch > 1:
-        ops = forward_ops(layer.cost, convention)
+        ops = forward_ops(layer.cost, convention, layer)
         lines += [
             Derivation(f"ops ({convention}, batch {batch})", "B·ops", f"{batch}·{ops:,}",
                        batch * ops),
