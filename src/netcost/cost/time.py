@@ -342,15 +342,16 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
             if cls == "depthwise" else 1.0
         thr /= max(stride, 1.0)
         compute = flops / thr
-        memory = fwd_bytes / rates.memory(fwd_bytes)
+        # weights and inputs are read where they lie: the in-place (no fresh pages) rate
+        memory = fwd_bytes / rates.memory(fwd_bytes, inplace=True)
         bwd_flops = 2 * batch * _macs_backward(layer, needs_grad)
         bwd_compute = bwd_flops * max(stride, 1.0) / rates.compute(
             cls, x, y, bwd_flops, backward=True) if bwd_flops else 0.0
-        bwd_memory = bwd_bytes / rates.memory(bwd_bytes) if on_grad_path else 0.0
+        bwd_memory = bwd_bytes / rates.memory(bwd_bytes, inplace=True) if on_grad_path else 0.0
         fwd = max(compute, memory)
         bwd = max(bwd_compute, bwd_memory) if on_grad_path else 0.0
         bound = "compute" if compute >= memory else "memory"
-        inference = max(compute, inf_bytes / rates.memory(inf_bytes))
+        inference = max(compute, inf_bytes / rates.memory(inf_bytes, inplace=True))
         return _finish(layer, rates, flops, fwd_bytes, fwd, bwd, inference, compute, memory,
                        thr, bound, on_grad_path, sum_s)
     elementwise = layer.cost.elementwise_ops * batch

@@ -107,18 +107,21 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
 
     def make(cls: str, c: int, p: int, backward: bool) -> tuple[Iterator[Any], int, float]:
         """Endless (conv, input, output gradient) triples over enough copies to span
-        ROTATION_BYTES, so weights and inputs come from memory as in a network (see
-        `rotation`)."""
+        ROTATION_BYTES, so weights come from memory as in a network (see `rotation`). The
+        forward's input was just written by the op before it: one input, in the cache; the
+        backward's input was saved during the forward, long before: rotated too."""
         import itertools
 
         b, cin, s, k, g = conv_shape(cls, p, c, backward=backward)
         kk = 1 if cls == "conv1x1" else 3
         size = 4 * (b * cin * s * s + k * (cin // g) * kk * kk)
         copies = []
+        x = torch.rand(b, cin, s, s, device=dev, dtype=dtype, requires_grad=backward)
+        grad = torch.rand(b, k, s, s, device=dev, dtype=dtype) if backward else None
         for _ in range(min(max(-(-ROTATION_BYTES // size), 1), 16)):
             conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
-            x = torch.randn(b, cin, s, s, device=dev, dtype=dtype, requires_grad=backward)
-            grad = torch.randn(b, k, s, s, device=dev, dtype=dtype) if backward else None
+            if backward:
+                x = torch.rand(b, cin, s, s, device=dev, dtype=dtype, requires_grad=True)
             copies.append((conv.to(dev, dtype), x, grad))
         # (pixels, channel feature) as cost.time.shape_features reads them
         feat = c if cls == "depthwise" else (cin * k) ** 0.5
@@ -196,7 +199,7 @@ def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list, inplace
                   stream: dict[str, float], overhead: list[float]) -> Iterator[Task]:
     for n in ELEMENTWISE_NUMEL:
         def run(seconds: float, n: int = n) -> None:
-            pairs = rotation(torch, (2, n), dev)
+            pairs = rotation(torch, (2, n), dev, span=0)  # inputs just written: cached
             t = timer(lambda: torch.add(*next(pairs)), seconds, max_reps=200)
             net = max(t - overhead[0], t * 0.1)
             elementwise.append([12 * n, 12 * n / net])  # read a and b, write a fresh output
@@ -235,17 +238,18 @@ def _pointwise_op(torch: Any, cls: str, c: int, *, inplace: bool) -> Callable[..
 ROTATION_BYTES = 64 * 2**20
 
 
-def rotation(torch: Any, shape: tuple[int, ...], dev: str, *,
-             requires_grad: bool = False) -> Iterator[Any]:
-    """Endless inputs cycling through enough copies to span ROTATION_BYTES (at most 16):
-    in a network an op's input was written by the previous op, with other tensors and
-    weights streamed in between, so a large input comes from memory, not from the cache
-    a repeated call on one tensor would find it in. Small inputs still fit the cache."""
+def rotation(torch: Any, shape: tuple[int, ...], dev: str, *, requires_grad: bool = False,
+             span: int = ROTATION_BYTES) -> Iterator[Any]:
+    """Endless inputs cycling through enough copies to span `span` bytes (at most 16): a
+    tensor saved in the forward and read in the backward (or a weight) was last touched
+    long before, with other tensors streamed in between, so a large one comes from memory,
+    not from the cache a repeated call on one tensor finds it in. span=0: one tensor, as
+    an input the previous op has just written."""
     import itertools
 
     size = 4 * max(int(torch.Size(shape).numel()), 1)
-    k = min(max(-(-ROTATION_BYTES // size), 1), 16)
-    copies = [torch.randn(shape, device=dev, requires_grad=requires_grad) for _ in range(k)]
+    k = min(max(-(-span // size), 1), 16)
+    copies = [torch.rand(shape, device=dev, requires_grad=requires_grad) for _ in range(k)]
     return itertools.cycle(copies)
 
 
@@ -259,7 +263,7 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
             def run(seconds: float, cls: str = cls, b: int = b, c: int = c,
                     side: int = side) -> None:
                 n = b * c * side * side
-                xs = rotation(torch, (b, c, side, side), dev)
+                xs = rotation(torch, (b, c, side, side), dev, span=0)  # just written: cached
                 op = _pointwise_op(torch, cls, c, inplace=True)
                 if hasattr(op, "to"):
                     op = op.to(dev)
@@ -275,7 +279,7 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
                     fresh = fresh.to(dev).train()
                 xgs = rotation(torch, (b, c, side, side), dev, requires_grad=True)
                 t_fwd = timer(lambda: fresh(next(xgs)), seconds / 4)
-                grads = rotation(torch, tuple(fresh(next(xgs)).shape), dev)
+                grads = rotation(torch, tuple(fresh(next(xgs)).shape), dev, span=0)
 
                 def both() -> None:
                     fresh(next(xgs)).backward(next(grads))
