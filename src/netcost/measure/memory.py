@@ -15,6 +15,8 @@ against random class labels for a (batch, classes) output, else the sum of the o
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,17 +150,17 @@ class _CpuTracker:
                      if e.name() == "[memory]" and e.device_type() == self._cpu())
         spans = {e.name()[len("netcost."):]: (e.start_ns(), e.end_ns()) for e in events
                  if e.name().startswith("netcost.")}
-        running = peak = 0
-        phase_peak = {name: 0 for name in spans}
-        at_end = {name: 0 for name in spans}
-        for t, nb in mem:
-            running += nb
-            peak = max(peak, running)
-            for name, (start, end) in spans.items():
-                if start <= t <= end:
-                    phase_peak[name] = max(phase_peak[name], running)
-                if t <= end:
-                    at_end[name] = running
+        times = [t for t, _ in mem]
+        running = list(itertools.accumulate(nb for _, nb in mem))  # after each event
+        peak = max([0, *running])
+        phase_peak: dict[str, int] = {}
+        at_end: dict[str, int] = {}
+        for name, (start, end) in spans.items():
+            first = bisect.bisect_left(times, start)  # events before the phase: its base
+            last = bisect.bisect_right(times, end)
+            base = running[first - 1] if first else 0
+            phase_peak[name] = max([base, *running[first:last]])
+            at_end[name] = running[last - 1] if last else 0
         return peak, phase_peak, at_end
 
     def _cpu(self) -> Any:
