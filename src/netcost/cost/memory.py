@@ -2,8 +2,10 @@
 
 Inference peak: a liveness walk in forward order. Each layer allocates its output (views and
 in-place ops reuse their input's storage); a tensor's storage is freed after its last
-consumer. The peak is the largest total alive at any layer, its output and its inputs both
-counted.
+consumer, or later when Python still holds it: a module's input until the module returns,
+a result computed in a composite module's own forward until that forward returns (the
+importer's module paths tell). The peak is the largest total alive at any layer, its
+output, its inputs and its kernel's temporaries counted.
 
 Training peak: the same forward walk, but a tensor also stays alive while a later backward
 needs it (what autograd saves per op kind: conv/linear keep their input, ReLU its output,
@@ -23,7 +25,13 @@ forward and saved for backward), their outputs and what follows them are half pr
 softmax / layer norm / the loss run in fp32; weights, gradients and optimizer state stay
 fp32 (master weights).
 
+Kernel temporaries (`backend="cpu"`, the default) are those of PyTorch's CPU kernels
+(oneDNN), measured op by op (see _workspace); with `backend="cuda"` none are modelled.
+
 Every figure is an exact integer number of bytes; terms of each peak sum to the peak.
+Not modelled: oneDNN's buffers for channels-last depthwise convolution backward (ConvNeXt),
+fused eval-only kernels (nn.TransformerEncoderLayer's fast path), cuDNN workspaces and the
+CUDA caching allocator's rounding.
 """
 
 from __future__ import annotations
