@@ -209,3 +209,27 @@ def test_fit_training_alone_too_big_says_what(capsys):
     assert code == 0
     assert "training: does not fit" in out and "alone take 1.55 GiB" in out
     assert "inference: largest batch" in out
+
+
+def test_residual_backward_shares_and_sums_gradients_in_place():
+    # input 4 -> s = linear 4->4 -> a = linear 4->4 -> d = add(a, s); batch 1, plain SGD,
+    # backend cuda (no kernel temporaries); every activation 4·4 = 16 B.
+    # Persistent: weights 2·20·4 = 160 B, input 16 B + label 8 B: 184 B.
+    # Forward: s, a, d (232 B); a is freed after the add, s is kept for a's backward;
+    # loss: log-softmax 16 B + 8 B -> 240 B, the forward peak.
+    # Backward: the add hands its gradient g (16 B) to a and to s without a copy; a makes
+    # s's gradient (16 B) and its weight gradient (80 B): 184 + s 16 + g 16 + 16 + 80
+    # = 312 B; then the engine sums the new gradient into g in place (it holds the only
+    # reference) instead of allocating a third; s makes its weight gradient (80 B) while g
+    # is alive: 184 + 160 + 16 = 360 B, the peak.
+    n = NetworkBuilder("skip", (4,))
+    s = n.add("linear", n.input, "s", out_features=4)
+    a = n.add("linear", s, "a", out_features=4)
+    n.add("add", [a, s], "d")
+    e = estimate(n.build(), batch=1, optimizer="sgd", backend="cuda")
+    assert e.phases == {"forward": 240, "backward": 360, "step": 344}
+    assert e.training.at == "backward: s"
+    assert e.training.terms == {"weights": 160, "buffers": 0, "gradients": 160,
+                                "optimizer_state": 0, "inputs": 24, "activations": 0,
+                                "transient": 16}
+    assert e.after_forward == 32  # s and the log-softmax output
