@@ -211,7 +211,7 @@ def _tiny_grid(calibrate, monkeypatch):
 
 
 def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
-    code, out, err = run(capsys, "calibrate", "--budget", "0.5", "--threads", "1", "--cpu-only")
+    code, out, err = run(capsys, "calibrate", "--budget", "10", "--threads", "1", "--cpu-only")
     assert code == 0, err
     assert "saved" in out and "local-cpu" in out
     saved = profile.load_profile()
@@ -258,3 +258,12 @@ def test_monotone_surface_discards_contention_dips():
     # row y=64: 10, then a dip to 2 (another process ran), then 30 -> 10, 10, 30
     pts = [[49, 64, 10.0], [196, 64, 2.0], [784, 64, 30.0], [49, 16, 5.0]]
     assert monotone(pts) == ((49, 16, 5.0), (49, 64, 10.0), (196, 64, 10.0), (784, 64, 30.0))
+
+
+def test_calibrate_past_its_budget_skips_all_but_the_indispensable(tiny_grid):
+    prof = tiny_grid.calibrate(budget_s=1e-6, backends=("cpu",), threads=1, save=False)
+    cpu = prof.backends["cpu"]
+    # overhead, memory, optimizer and GEMM always run; convolutions and op classes do not
+    assert cpu.compute["fp32"]["gemm"] and cpu.elementwise and cpu.overhead_s > 0
+    assert "conv3x3" not in cpu.compute["fp32"] and not cpu.pointwise
+    assert cpu.extra["skipped"]

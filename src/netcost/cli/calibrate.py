@@ -47,4 +47,8 @@ def calibrate(budget: float, threads: int | None, cpu_only: bool) -> None:
         click.echo(f"local-{key}: {b.name}; best {peaks}; STREAM triad "
                    f"{b.stream.get('triad', 0) / 1e9:,.1f} GB/s; dispatch "
                    f"{b.overhead_s * 1e6:.1f} us per op; memory {iec(b.memory_bytes)}")
+        skipped = b.extra.get("skipped", [])
+        if skipped:
+            click.echo(f"  the budget ran out: {len(skipped)} measurements skipped "
+                       "(a busy machine?); their classes fall back to GEMM / bandwidth")
     click.echo(f"saved {profile_path()} (device `local` = local-{profile.default_backend()})")

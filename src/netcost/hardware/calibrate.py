@@ -48,6 +48,9 @@ class Task:
     run: Callable[[float], Any]  # seconds allowed -> result
 
 
+WARMUP_S = 0.004
+
+
 class Timer:
     """Lower-quartile time of a callable after warm-up, synchronising CUDA. The lower quartile
     rather than the median: on a shared machine a run is only ever slowed down, never sped
@@ -57,16 +60,23 @@ class Timer:
         self.torch = torch
         self.cuda = device == "cuda"
 
-    def __call__(self, fn: Callable[[], Any], seconds: float, *, min_reps: int = 3,
+    def __call__(self, fn: Callable[[], Any], seconds: float, *, min_reps: int = 5,
                  max_reps: int = 50) -> float:
         sync = self.torch.cuda.synchronize if self.cuda else (lambda: None)
+        # Warm-up: the first call's setup (kernel selection, allocation), then calls until
+        # WARMUP_S has passed, so that the worker threads are awake and spinning as they
+        # are between the back-to-back ops of a training step (a parallel region that has
+        # to wake a sleeping thread costs milliseconds on a busy machine).
         start = time.perf_counter()
-        fn()  # warm-up: first-call setup (kernel selection, allocation) is not measured
-        sync()
-        first = time.perf_counter() - start
-        # as many repeats as fit in `seconds`, at least one, at most max_reps
-        reps = int(min(max(seconds / max(first, 1e-7), 1), max_reps))
-        reps = max(reps, min(min_reps, reps + 1 if first * min_reps < seconds else 1))
+        calls = 0
+        while calls < 2 or (calls < 200 and time.perf_counter() - start < WARMUP_S):
+            fn()
+            sync()
+            calls += 1
+        per_call = (time.perf_counter() - start) / calls
+        reps = int(min(max(seconds / max(per_call, 1e-7), min_reps), max_reps))
+        if per_call * min_reps > 4 * seconds:  # a slow call: a few repeats only
+            reps = 2
         times: list[float] = []
         for _ in range(reps):
             start = time.perf_counter()
@@ -347,20 +357,26 @@ def _device_name(torch: Any, dev: str, threads: int) -> str:
 
 def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
                  state: dict[str, Any]) -> list[Task]:
+    """The measurements of one backend, the indispensable first (overhead, memory, GEMM):
+    when the budget runs out the rest is skipped, and the time model falls back to the
+    GEMM surface for a missing convolution class and to bytes over bandwidth for a
+    missing memory-bound class."""
     timer = Timer(torch, dev)
     overhead = state.setdefault("overhead", [0.0, 0.0])
     tasks = [_overhead_task(torch, dev, timer, overhead)]
-    for prec in precisions:
-        compute = state.setdefault("compute", {}).setdefault(prec, {})
-        tasks += list(_gemm_tasks(torch, dev, prec, timer, compute, overhead))
-        tasks += list(_conv_tasks(torch, dev, prec, timer, compute, overhead))
-    tasks += list(_pointwise_tasks(torch, dev, timer, state.setdefault("pointwise", {}),
-                                   overhead))
     tasks += list(_memory_tasks(torch, dev, timer, state.setdefault("elementwise", []),
                                 state.setdefault("inplace", []),
                                 state.setdefault("stream", {}), overhead))
     tasks.append(_optimizer_task(torch, dev, timer, state.setdefault("optimizer", [0.0])))
-    return tasks
+    convs = []
+    for prec in precisions:
+        compute = state.setdefault("compute", {}).setdefault(prec, {})
+        tasks += list(_gemm_tasks(torch, dev, prec, timer, compute, overhead))
+        convs += list(_conv_tasks(torch, dev, prec, timer, compute, overhead))
+    state["must_run"] = len(tasks)  # these run even past the budget
+    tasks += list(_pointwise_tasks(torch, dev, timer, state.setdefault("pointwise", {}),
+                                   overhead))
+    return tasks + convs
 
 
 def monotone(points: list[list[float]]) -> tuple[tuple[float, float, float], ...]:
@@ -384,6 +400,7 @@ def _backend(torch: Any, dev: str, threads: int, state: dict[str, Any]) -> Backe
                  for p, classes in state["compute"].items()},
         elementwise=tuple(tuple(pt) for pt in state["elementwise"]),
         elementwise_inplace=tuple(tuple(pt) for pt in state["inplace"]),
+        extra={"skipped": list(state.get("skipped", []))},
         pointwise={k: tuple(tuple(pt) for pt in sorted(v)) for k, v in state["pointwise"].items()},
         stream=state["stream"], overhead_s=state["overhead"][0],
         overhead_bwd_s=state["overhead"][1], optimizer_overhead_s=state["optimizer"][0],
@@ -409,13 +426,20 @@ def calibrate(*, budget_s: float = 45.0, backends: tuple[str, ...] | None = None
     total = sum(len(tasks) for _, _, tasks in plans)
     # Each measurement gets an equal share of the budget; the setup and warm-up of each take
     # roughly as long again, so half of the budget is handed out.
-    share = max(budget_s * 0.5 / total, 0.002)
     done = 0
-    for _dev, _state, tasks in plans:
-        for task in tasks:
+    began = time.perf_counter()
+    for _dev, state, tasks in plans:
+        for i, task in enumerate(tasks):
             if progress:
                 progress(task.label, done, total)
-            task.run(share)
+            # an equal share of what is left of the budget (half of it: setting up and
+            # warming up each measurement take about as long again), so a slow machine
+            # still finishes near the budget
+            left = budget_s - (time.perf_counter() - began)
+            if left > 0 or i < state["must_run"]:
+                task.run(max(left * 0.5 / (total - done), 0.001))
+            else:
+                state.setdefault("skipped", []).append(task.label)
             done += 1
     if progress:
         progress("done", done, total)
