@@ -118,6 +118,26 @@ def test_resnet50_figures_and_their_parts():
                      "adaptive average pool (1 per input element)": 100_352}
 
 
+def test_multihead_attention_as_fvcore_ptflops_and_thop_see_it():
+    # torchvision's ViT, small (32×32 in 16×16 patches: 5 tokens of 64, 2 layers of 4
+    # heads): nn.MultiheadAttention with need_weights=False. fvcore
+    # sees one scaled_dot_product_attention op (no handle: its two products count 0),
+    # ptflops applies its own MultiheadAttention formula (projections with bias, products,
+    # query scaling, 1 per score), thop sees only the MLP's nn.Linear modules.
+    from torchvision.models.vision_transformer import VisionTransformer
+
+    model = VisionTransformer(image_size=32, patch_size=16, num_layers=2, num_heads=4,
+                              hidden_dim=64, mlp_dim=128)
+    real = run_tools(model, (3, 32, 32))
+    ours = emulated(traced(model, (3, 32, 32)))
+    assert {t: ours[t] for t in ("fvcore", "ptflops", "thop")} == {
+        t: real[t] for t in ("fvcore", "ptflops", "thop")}
+    # FlopCounterMode under no_grad in eval misses the fused fast path
+    # (_native_multi_head_attention) that nn.MultiheadAttention takes: netcost's 2 per MAC
+    # is the count of every product, so it is more
+    assert ours["flopcounter"] > real["flopcounter"]
+
+
 @pytest.mark.parametrize("name", ["resnet18", "vgg11"])
 def test_training_trace_gives_the_same_tool_counts(name):
     # netcost's importer traces in training mode by default. Its batch norm terms do not

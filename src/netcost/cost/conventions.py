@@ -68,7 +68,7 @@ CONVENTIONS: dict[str, Convention] = {
             "without affine); layer and group norm 5 per element (4 without affine); "
             "adaptive average pooling 1 per input element; nearest upsampling 1 and bilinear "
             "4 per output; everything else 0 (ReLU, max and average pools, adds, softmax, "
-            "attention)",
+            "scaled dot-product attention, nn.MultiheadAttention's products)",
             summary="conv/matmul MACs, batch norm 2 per element, adaptive avg pool 1 per "
                     "input element; ReLU, pools, adds free",
             tool="fvcore.nn.FlopCountAnalysis(model.eval(), x).total()",
@@ -80,8 +80,10 @@ CONVENTIONS: dict[str, Convention] = {
             "norm 2 per element (1 without affine); nn.ReLU, nn.GELU, nn.ELU and pool modules "
             "twice per element (the hook, then the patched F.relu / F.max_pool2d they call), "
             "F.relu and functional pools once; ReLU6 and softmax once; upsampling per "
-            "output; residual `+`, `*` and torch.cat 0 (operators are not patched); F.conv2d, "
-            "F.linear, F.batch_norm and attention 0",
+            "output; nn.MultiheadAttention by ptflops' own formula; other matrix products "
+            "read as torch.matmul (patched, counted); residual `+`, `*` and torch.cat 0 "
+            "(operators are not patched); F.conv2d, F.linear, F.batch_norm and "
+            "F.scaled_dot_product_attention 0",
             summary="conv/linear MACs + bias, batch norm 2 per element, nn.ReLU and pool "
                     "modules counted twice (hook + patched functional); `+` free",
             tool="ptflops.get_model_complexity_info(model, (C, H, W), as_strings=False)[0]",
@@ -256,9 +258,10 @@ def _pooled_by_adaptive(layer: Layer) -> bool:
 
 # ------------------------------------------------------------------ the four tools
 def _fvcore(layer: Layer, c: LayerCost) -> dict[str, int]:
-    kind, out = layer.kind, {MACS: c.macs}
-    if kind == "attention":
-        out["attention (fvcore has no scaled_dot_product_attention handle)"] = -c.macs
+    kind, mt, out = layer.kind, module_type(layer), {MACS: c.macs}
+    if kind == "attention" or (kind == "matmul" and mt == "MultiheadAttention"):
+        # nn.MultiheadAttention's products are one scaled_dot_product_attention op to fvcore
+        out["attention (no scaled_dot_product_attention handle)"] = -c.macs
     elif layer.attrs.get("op") == "aten.baddbmm":
         out["baddbmm (no fvcore handle)"] = -c.macs
     if kind in _BN:
@@ -287,6 +290,8 @@ _PT_NORM_MODULES = ({f"BatchNorm{d}d" for d in (1, 2, 3)} | {f"InstanceNorm{d}d"
 def _ptflops(layer: Layer, c: LayerCost) -> dict[str, int]:
     kind, mt, n_out = layer.kind, module_type(layer), layer.output_numel
     out = {MACS: c.macs}
+    if mt == "MultiheadAttention":
+        return _ptflops_attention(layer, c)
     if kind in _CONV:
         if mt in _CONV_MODULES:
             out["conv bias (1 per output)"] = c.bias_ops
@@ -329,6 +334,28 @@ def _ptflops(layer: Layer, c: LayerCost) -> dict[str, int]:
         else:
             out["F.interpolate (1 per output)"] = n_out
     return out
+
+
+def _ptflops_attention(layer: Layer, c: LayerCost) -> dict[str, int]:
+    """ptflops' own nn.MultiheadAttention formula (need_weights=False, the scaled dot-product
+    path), spread over the layers netcost sees inside it: projections with their bias, the
+    two products, query scaling (1 per query element) and 1 per attention score."""
+    out = {MACS: c.macs}
+    if layer.kind == "linear":
+        out["nn.MultiheadAttention projection bias (1 per output)"] = c.bias_ops
+    elif layer.kind == "matmul":
+        if _kind_of(layer.parents[0]) != "softmax":  # q·kᵀ, not scores·v
+            out["nn.MultiheadAttention query scaling (1 per element)"] = _in(layer)
+    elif layer.kind == "softmax":
+        out["nn.MultiheadAttention scores (1 per score)"] = layer.output_numel
+    elif c.macs:
+        out["inside nn.MultiheadAttention, outside its formula"] = -c.macs
+    return out
+
+
+def _kind_of(name: str) -> str:
+    """The kind in a torch import's layer name '<module path>/<kind>[#i]'."""
+    return name.rpartition("/")[2].partition("#")[0]
 
 
 _THOP_NORM_MODULES = ({f"BatchNorm{d}d" for d in (1, 2, 3)} | {f"InstanceNorm{d}d" for d in (1, 2, 3)}
