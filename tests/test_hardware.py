@@ -207,11 +207,13 @@ def _tiny_grid(calibrate, monkeypatch):
     monkeypatch.setattr(calibrate, "GEMM_ROWS", (1, 8))
     monkeypatch.setattr(calibrate, "GEMM_WIDTH", (64,))
     monkeypatch.setattr(calibrate, "ELEMENTWISE_NUMEL", (1024, 4096))
+    monkeypatch.setattr(calibrate, "POINTWISE_SIZES", ((1, 8, 7), (1, 8, 14)))
+    monkeypatch.setattr(calibrate, "ROTATION_BYTES", 2**20)
     return calibrate
 
 
 def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
-    code, out, err = run(capsys, "calibrate", "--budget", "10", "--threads", "1", "--cpu-only")
+    code, out, err = run(capsys, "calibrate", "--budget", "60", "--threads", "1", "--cpu-only")
     assert code == 0, err
     assert "saved" in out and "local-cpu" in out
     saved = profile.load_profile()
