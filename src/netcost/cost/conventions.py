@@ -379,7 +379,8 @@ def _thop(layer: Layer, c: LayerCost) -> dict[str, int]:
     elif mt in {f"AvgPool{d}d" for d in (1, 2, 3)} and kind in _POOLS:
         out["average pool (1 per output)"] = n_out
     elif mt in {f"AdaptiveAvgPool{d}d" for d in (1, 2, 3)} and kind in _POOLS:
-        # thop: kernel = Π in/out per spatial dim, as a float; int((kernel + 1)·outputs)
+        # thop: int((Π in/out + 1)·outputs), which is C·(H·W + h·w) per sample. thop takes
+        # the product in floats: where a bin does not divide (7/3) it may round 1 lower.
         spatial = zip(layer.input_shapes[0][1:], layer.output_shape[1:], strict=True)
         kernel = math.prod((Fraction(i, o) for i, o in spatial), start=Fraction(1))
         out["adaptive average pool ((k+1) per output)"] = math.floor((kernel + 1) * n_out)
