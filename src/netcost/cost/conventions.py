@@ -374,8 +374,8 @@ def _thop(layer: Layer, c: LayerCost) -> dict[str, int]:
     elif c.macs and not (mt == "Linear" and kind in ("linear", "matmul")):
         out["functional conv/matmul (thop hooks modules only)"] = -c.macs
     if mt in _THOP_NORM_MODULES and (kind in _BN or kind == "layer_norm"):
-        per = 4 if _affine(layer) else 2
-        out[f"{_display(kind)} ({per} per element)"] = per * _in(layer)
+        per, why = (4, ": 2, doubled when affine") if _affine(layer) else (2, "")
+        out[f"{_display(kind)} ({per} per element{why})"] = per * _in(layer)
     elif mt in {f"AvgPool{d}d" for d in (1, 2, 3)} and kind in _POOLS:
         out["average pool (1 per output)"] = n_out
     elif mt in {f"AdaptiveAvgPool{d}d" for d in (1, 2, 3)} and kind in _POOLS:
