@@ -8,14 +8,20 @@ an inference forward at batch 1, with the relative errors, their median and the 
     .venv/bin/python benchmarks/time_accuracy.py [--threads 2] [--models resnet18,vgg11]
 
 Timings are only as good as the machine is quiet: other processes slow the measured steps
-(and the calibration) down. Threads are fixed (default 2) for calibration and measurement.
+(and the calibration) down. Threads are fixed (default 2) for calibration and measurement,
+and OpenMP's worker threads sleep rather than spin while idle (OMP_WAIT_POLICY=PASSIVE,
+unless set): with spinning threads on a machine shared with other processes, every
+parallel region can stall for milliseconds, which no model of the hardware predicts.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts OpenMP
 
 MODELS = ("resnet18", "resnet50", "vgg11", "mobilenet_v2", "densenet121", "googlenet")
 

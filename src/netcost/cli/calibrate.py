@@ -13,7 +13,11 @@ import click
 @click.option("--cpu-only", is_flag=True, help="Skip CUDA even where it is present.")
 def calibrate(budget: float, threads: int | None, cpu_only: bool) -> None:
     """Measure GEMM and convolution throughput by shape, memory bandwidth and per-op
-    overhead with PyTorch (extra: torch), and save them as the device `local`."""
+    overhead with PyTorch (extra: torch), and save them as the device `local`.
+
+    Calibrate on a quiet machine, with the threads your training will use. On a machine
+    shared with other processes, OpenMP's spinning worker threads can stall each parallel
+    op for milliseconds: run both calibrate and training with OMP_WAIT_POLICY=PASSIVE."""
     from ..errors import InvalidArgument, MissingDependency
 
     if budget <= 0:
