@@ -88,6 +88,7 @@ def torchvision_model(name: str):
         return getattr(torchvision.models, name)(**kwargs)
 
 
+@pytest.mark.slow  # real forwards at 224: 1-3 s each on an idle 2-core machine
 @pytest.mark.parametrize("name", ["resnet18", "resnet50", "vgg11", "mobilenet_v2",
                                   "densenet121", "googlenet"])
 def test_each_tool_convention_equals_the_tool_run_for_real(name):
