@@ -11,8 +11,12 @@ Each layer (one framework op) takes
   is the datasheet peak times an efficiency that rises with the work per call (see
   `catalogue_efficiency`).
 - memory time: bytes read and written over the bandwidth that an op of that size achieves
-  (calibrated: an elementwise op that allocates its output, measured over sizes, so caches
-  and page faults of fresh memory are in it; catalogue: 80% of the datasheet bandwidth).
+  (calibrated: an elementwise op measured over sizes, allocating its output or in place,
+  so caches and page faults of fresh memory are in it; catalogue: 80% of the datasheet
+  bandwidth). On the calibrated device, the memory-bound classes that dominate CNNs -
+  batch norm, in-place activations, pooling, in-place add, concat - are read from their
+  own measured curves (forward in training mode, backward, eval), as nn-Meter does per
+  kernel type: their passes over memory, reductions and index bookkeeping are in them.
 - overhead: the measured cost of dispatching one tiny op (and of its autograd node).
 
 Backward: a layer with MACs computes one product per gradient it needs (input gradient
@@ -405,7 +409,8 @@ def optimizer_time(params: int, n_tensors: int, rates: Rates, optimizer: str,
     nbytes = OPTIMIZER_PASSES[optimizer] * params * par
     kernels = OPTIMIZER_KERNELS[optimizer]
     per_pass = max(nbytes / OPTIMIZER_PASSES[optimizer] / max(n_tensors, 1), 1.0)
-    return (nbytes / rates.memory(per_pass) if nbytes else 0.0) + kernels * (
+    # foreach kernels update in place: no fresh pages
+    return (nbytes / rates.memory(per_pass, inplace=True) if nbytes else 0.0) + kernels * (
         rates.overhead + n_tensors * rates.optimizer_overhead)
 
 
