@@ -242,6 +242,7 @@ class _Dtypes:
     """Bytes per element of every tensor: the precision, or autocast's choice under amp."""
 
     def __init__(self, network: Network, precision: str, amp: str | None):
+        self.precision = precision
         self.precision_bits = PRECISION_BITS[precision]
         self.amp = amp
         self.half: dict[str, bool] = {name: False for name in network.inputs}
@@ -268,7 +269,7 @@ class _Dtypes:
             return count * int(size)
         if self.half.get(name):
             return count * 2
-        return nbytes(count, _precision_of(self.precision_bits))
+        return nbytes(count, self.precision)
 
 
 def _workspace(layer: Layer, batch: int, dtypes: _Dtypes, sizes: Mapping[str, int],
@@ -291,7 +292,7 @@ def _workspace(layer: Layer, batch: int, dtypes: _Dtypes, sizes: Mapping[str, in
     inp = dtypes.nbytes(parent, batch * sizes[parent]) if parent in sizes else 0
     if kind in ("conv2d", "conv_transpose2d") or "convolution" in op:
         weight = (2 * layer.cost.params if dtypes.half.get(name)  # autocast's half copy
-                  else nbytes(layer.cost.params, _precision_of(dtypes.precision_bits)))
+                  else nbytes(layer.cost.params, dtypes.precision))
         if not backward:
             # oneDNN's blocked layout pads the channels to a multiple of 16 (AVX-512).
             k = layer.output_shape[0] if layer.output_shape else 16
@@ -302,10 +303,6 @@ def _workspace(layer: Layer, batch: int, dtypes: _Dtypes, sizes: Mapping[str, in
     if (kind in ("max_pool2d", "adaptive_max_pool2d") or "max_pool" in op) and not training:
         return 8 * batch * sizes[name]
     return 0
-
-
-def _precision_of(bits: int) -> str:
-    return next(k for k, v in PRECISION_BITS.items() if v == bits)
 
 
 # --- the walk -------------------------------------------------------------------------
@@ -376,14 +373,18 @@ def loss_kind(network: Network) -> str:
     return "cross_entropy" if len(out.output_shape) == 1 else "sum"
 
 
+def _all_facts(network: Network, batch: int, training: bool, dtypes: _Dtypes,
+               backend: str) -> dict[str, _Facts]:
+    return {layer.name: _facts(layer, batch, training, dtypes.act_bytes, backend)
+            for layer in network.layers}
+
+
 def _forward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes, *,
              training: bool, requires: Mapping[str, bool], amp: str | None,
-             backend: str) -> dict[str, str | None]:
+             backend: str, facts: Mapping[str, _Facts]) -> dict[str, str | None]:
     """Walk forward; returns the storage of every tensor (None for the persistent inputs)."""
     consumers = network.consumers()
     sizes = _tensor_numel(network)
-    facts = {layer.name: _facts(layer, batch, training, dtypes.act_bytes, backend)
-             for layer in network.layers}
     saved_by: dict[str, list[str]] = defaultdict(list)
     if training:
         for layer in network.layers:
@@ -501,10 +502,9 @@ def _amp_casts(layer: Layer, pool: _Pool, batch: int, dtypes: _Dtypes,
 
 def _backward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes,
               sid_of: Mapping[str, str | None], requires: Mapping[str, bool],
-              master: str, amp: str | None, backend: str) -> None:
+              master: str, amp: str | None, backend: str,
+              facts: Mapping[str, _Facts]) -> None:
     sizes = _tensor_numel(network)
-    facts = {layer.name: _facts(layer, batch, True, dtypes.act_bytes, backend)
-             for layer in network.layers}
     grads: dict[str, str] = {}  # tensor -> storage of its gradient buffer
     out = _outputs(network)[0]
     counter = iter(range(1 << 62))
@@ -652,6 +652,7 @@ def estimate(network: Network, *, batch: int, precision: str = "fp32",
                   "inputs": _input_bytes(network, batch, dtypes, with_target=False)})
     requires_none = {layer.name: False for layer in network.layers}
     sid_of = _forward(network, pool, batch, dtypes, training=False, requires=requires_none,
+                      facts=_all_facts(network, batch, False, dtypes, backend),
                       amp=amp, backend=backend)
     inference = pool.result(INFERENCE_TERMS)
 
@@ -667,9 +668,10 @@ def estimate(network: Network, *, batch: int, precision: str = "fp32",
     requires.update({name: False for name in network.inputs})
     pool = _Pool({"weights": weights, "buffers": buffers, "optimizer_state": state,
                   "inputs": _input_bytes(network, batch, dtypes, with_target=True)})
+    facts = _all_facts(network, batch, True, dtypes, backend)  # shared by both walks
     sid_of = _forward(network, pool, batch, dtypes, training=True, requires=requires, amp=amp,
-                      backend=backend)
-    _backward(network, pool, batch, dtypes, sid_of, requires, master, amp, backend)
+                      backend=backend, facts=facts)
+    _backward(network, pool, batch, dtypes, sid_of, requires, master, amp, backend, facts)
     pool.phase = "step"
     pool.mark("optimizer step", _step_transient(layers, optimizer, master))
     training = pool.result(TRAINING_TERMS)
