@@ -32,7 +32,7 @@ def check_precision(name: str) -> str:
 
 def nbytes(numbers: int, precision: str) -> int:
     """Bytes to hold `numbers` values at `precision`, rounded up to whole bytes."""
-    bits = PRECISION_BITS[check_precision(precision)]
+    bits = PRECISION_BITS.get(precision) or PRECISION_BITS[check_precision(precision)]
     return -(-numbers * bits // 8)
 
 
