@@ -201,14 +201,22 @@ class Rates:
     def profile(self) -> Any:
         return self.device.profile
 
-    def compute(self, cls: str, x: float, y: float, flops: float, backward: bool) -> float:
+    def compute(self, cls: str, x: float, y: float, flops: float, backward: bool,
+                batch: int = 1) -> float:
         prof = self.profile
         if prof is not None:
             curves = prof.compute.get(self.precision) or prof.compute["fp32"]
             key = f"{cls}_bwd" if backward and f"{cls}_bwd" in curves else cls
             if key not in curves:
                 key = "gemm"
-            return interpolate2d(curves[key], x, y)
+            rate = interpolate2d(curves[key], x, y)
+            if not backward and f"{key}_b8" in curves and batch > 1:
+                # forward surfaces at batch 1 and 8: linear in log(batch) between them
+                from ..hardware.profile import interpolate
+
+                at8 = interpolate2d(curves[f"{key}_b8"], x, y)
+                rate = interpolate(((1.0, rate), (8.0, at8)), float(batch))
+            return rate
         peak = self.device.peak(self.precision)
         if (self.precision == "fp32" and self.device.kind == "gpu" and cls != "gemm"
                 and "tf32" in self.device.peak_flops):
@@ -339,7 +347,7 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     if macs:
         cls, x, y = shape_features(layer, batch)
         flops = 2 * macs
-        thr = rates.compute(cls, x, y, flops, backward=False)
+        thr = rates.compute(cls, x, y, flops, backward=False, batch=batch)
         # a depthwise conv is bound by reading its input: a stride-s one reads s*s input
         # pixels per output, and takes as long as a stride-1 one over its whole input
         stride = _input_pixels(layer) / max(numel(layer.output_shape[1:]), 1) \
