@@ -117,9 +117,9 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
 
     def make(cls: str, c: int, p: int, backward: bool) -> tuple[Iterator[Any], int, float]:
         """Endless (conv, input, output gradient) triples over enough copies to span
-        ROTATION_BYTES, so weights come from memory as in a network (see `rotation`). The
-        forward's input was just written by the op before it: one input, in the cache; the
-        backward's input was saved during the forward, long before: rotated too."""
+        ROTATION_BYTES, so weights and inputs come from memory as in a network, where
+        other layers' tensors and weights stream through the caches between two uses
+        (see `rotation`)."""
         import itertools
 
         b, cin, s, k, g = conv_shape(cls, p, c, backward=backward)
@@ -130,8 +130,7 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
         grad = torch.rand(b, k, s, s, device=dev, dtype=dtype) if backward else None
         for _ in range(min(max(-(-ROTATION_BYTES // size), 1), 16)):
             conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
-            if backward:
-                x = torch.rand(b, cin, s, s, device=dev, dtype=dtype, requires_grad=True)
+            x = torch.rand(b, cin, s, s, device=dev, dtype=dtype, requires_grad=backward)
             copies.append((conv.to(dev, dtype), x, grad))
         # (pixels, channel feature) as cost.time.shape_features reads them
         feat = c if cls == "depthwise" else (cin * k) ** 0.5
