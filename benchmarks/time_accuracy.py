@@ -9,19 +9,18 @@ an inference forward at batch 1, with the relative errors, their median and the 
 
 Timings are only as good as the machine is quiet: other processes slow the measured steps
 (and the calibration) down. Threads are fixed (default 2) for calibration and measurement,
-and OpenMP's worker threads sleep rather than spin while idle (OMP_WAIT_POLICY=PASSIVE,
-unless set): with spinning threads on a machine shared with other processes, every
-parallel region can stall for milliseconds, which no model of the hardware predicts.
+and OpenMP runs with whatever OMP_WAIT_POLICY the environment sets (PyTorch's default, as
+users train, unless set). Calibration and measurement share the policy, and it matters:
+on this machine PASSIVE (workers sleep between parallel regions) adds a wake-up to every
+op, which took densenet121's batch-1 forward from 82 ms to 150 ms; on a machine shared with
+other busy processes, ACTIVE (spinning) workers can instead stall an op for milliseconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts OpenMP
 
 MODELS = ("resnet18", "resnet50", "vgg11", "mobilenet_v2", "densenet121", "googlenet")
 
