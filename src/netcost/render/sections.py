@@ -27,7 +27,7 @@ class Section:
 # Report attribute -> its title; the order in which the sections are shown.
 SECTIONS: dict[str, str] = {"memory": "memory", "time": "time"}
 # Report attribute -> "module:function" (under netcost) building its sections.
-BUILDERS: dict[str, str] = {"memory": "render.memory:sections"}
+BUILDERS: dict[str, str] = {"memory": "render.memory:sections", "time": "render.time:sections"}
 
 
 def sections(report: Report) -> list[Section]:

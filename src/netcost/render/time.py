@@ -1,0 +1,57 @@
+"""The time section of a report (cost/time.py's dict): the phases of one iteration, the
+inference forward, and where the time goes (compute- against memory-bound layers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..report import Report
+from ..units import seconds
+from .sections import Section
+
+SLOWEST_SHOWN = 5
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.0%}" if whole else "—"
+
+
+def _bound_items(layers: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    total = sum(layer.get("forward_s", 0.0) + layer.get("backward_s", 0.0) for layer in layers)
+    items = []
+    for bound in ("compute", "memory"):
+        mine = [layer for layer in layers if layer.get("bound") == bound]
+        t = sum(layer.get("forward_s", 0.0) + layer.get("backward_s", 0.0) for layer in mine)
+        items.append((f"{bound}-bound layers", f"{len(mine)}, {_share(t, total)} of layer time"))
+    return items
+
+
+def _slowest(layers: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    def step(layer: dict[str, Any]) -> float:
+        return layer.get("forward_s", 0.0) + layer.get("backward_s", 0.0)
+
+    top = sorted(layers, key=step, reverse=True)[:SLOWEST_SHOWN]
+    return [(f"  {layer['name']}", f"{seconds(step(layer))} ({layer.get('kind', '?')}, "
+                                    f"{layer.get('bound', '?')}-bound)") for layer in top]
+
+
+def sections(report: Report) -> list[Section]:
+    t = report.time or {}
+    device = t.get("device_name") or t.get("device", "?")
+    title = f"time (batch {t.get('batch', report.batch)}, {device})"
+    iteration = t.get("iteration_s", 0.0)
+    items = [("training iteration", seconds(iteration))]
+    for phase, label in (("forward_s", "forward"), ("backward_s", "backward"),
+                         ("optimizer_s", "optimizer step")):
+        if phase in t:
+            items.append((f"  {label}", f"{seconds(t[phase])} ({_share(t[phase], iteration)})"))
+    if "inference_s" in t:
+        items.append(("inference forward", seconds(t["inference_s"])))
+    layers = list(t.get("layers", []))
+    if layers:
+        items += _bound_items(layers)
+        items.append(("slowest layers (forward + backward)", ""))
+        items += _slowest(layers)
+    notes = ("each layer: max(compute time, memory time) + dispatch overhead; "
+             f"method: {t.get('method', '?')}",)
+    return [Section(title, tuple(items), notes)]
