@@ -1,7 +1,16 @@
 """Shared test setup: no test reads or writes the user's real netcost cache or config
 (a calibration profile there would otherwise add a time section to every report)."""
 
+import os
+import tempfile
+
 import pytest
+
+# Set at import, before any module- or session-scoped fixture builds a report.
+_HOME = tempfile.mkdtemp(prefix="netcost-tests-")
+os.environ["NETCOST_CACHE_DIR"] = os.path.join(_HOME, "cache")
+os.environ["NETCOST_CONFIG_DIR"] = os.path.join(_HOME, "config")
+os.environ.pop("NETCOST_DEVICES_FILE", None)
 
 
 @pytest.fixture(autouse=True)

@@ -195,7 +195,8 @@ def test_json_depth_is_recorded(tiny):
 def test_memory_and_time_sections_render_generically(tiny, monkeypatch):
     import dataclasses
 
-    monkeypatch.delitem(BUILDERS, "memory")  # cost.memory's own builder, tested apart
+    monkeypatch.delitem(BUILDERS, "memory")  # the memory and time builders are tested apart
+    monkeypatch.delitem(BUILDERS, "time")
     report = dataclasses.replace(
         tiny,
         memory={"training": {"peak_bytes": 3 * 2**20, "terms": {"weights": 1536}}},

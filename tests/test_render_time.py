@@ -1,7 +1,7 @@
 """The time section of a report, rendered from cost/time.py's dict."""
 
-from netcost.ir import NetworkBuilder
 from netcost.cost.counts import count
+from netcost.ir import NetworkBuilder
 from netcost.render.time import sections
 
 
