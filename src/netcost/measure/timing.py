@@ -185,21 +185,12 @@ def time_steps(model: Any, input_shape: tuple[int, ...], *, batch: int,
     if clock:
         clock.remove()
     ib = inference_batch or batch
-    xi = torch.randn(ib, *input_shape, device=device)
-    model.eval()
-    inference: list[float] = []
-    with torch.no_grad():
-        for i in range(warmup + repeats):
-            sync()
-            t0 = time.perf_counter()
-            model(xi)
-            sync()
-            if i >= warmup:
-                inference.append(time.perf_counter() - t0)
+    inference_s = time_inference(model, input_shape, batch=ib, device=device, warmup=warmup,
+                                 repeats=repeats)
     med = {k: statistics.median(v) for k, v in phases.items()}
     return Timing(device=device, batch=batch, repeats=repeats, iteration_s=med["iteration"],
                   forward_s=med["forward"], backward_s=med["backward"],
-                  optimizer_s=med["optimizer"], inference_s=statistics.median(inference),
+                  optimizer_s=med["optimizer"], inference_s=inference_s,
                   inference_batch=ib, groups=group_times)
 
 
