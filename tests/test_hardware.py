@@ -206,6 +206,7 @@ def _tiny_grid(calibrate, monkeypatch):
                                                 "depthwise": (32,)})
     monkeypatch.setattr(calibrate, "GEMM_ROWS", (1, 8))
     monkeypatch.setattr(calibrate, "GEMM_WIDTH", (64,))
+    monkeypatch.setattr(calibrate, "COLD_SPAN", 8 * calibrate.COLD_CHUNK)  # 32 MiB, not 256
     monkeypatch.setattr(calibrate, "ELEMENTWISE_NUMEL", (1024, 4096))
     monkeypatch.setattr(calibrate, "POINTWISE_SIZES", ((1, 8, 7), (1, 8, 14)))
     monkeypatch.setattr(calibrate, "ROTATION_BYTES", 2**20)
@@ -222,7 +223,8 @@ def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
     assert len(cpu.compute["fp32"]["conv3x3"]) == 2 and len(cpu.compute["fp32"]["depthwise_bwd"]) == 2
     assert len(cpu.compute["fp32"]["gemm"]) == 2 and len(cpu.elementwise) == 2
     assert all(v > 0 for pts in cpu.compute["fp32"].values() for *_, v in pts)
-    assert cpu.overhead_s > 0 and cpu.stream["triad"] > 0
+    assert cpu.overhead_s > 0 and cpu.stream["triad"] > 0 and cpu.stream["cold_read"] > 0
+    assert cpu.bandwidth() == max(cpu.stream["copy"], cpu.stream["triad"])  # cold: no roof
     import netcost
 
     report = netcost.analyze("resnet18")  # calibrated: the time section appears by default

@@ -3,6 +3,8 @@ shape features, calibrated curves, the report's time section, and bad input."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 import netcost
@@ -225,3 +227,36 @@ def test_pointwise_classes_and_pool_window_reads():
     assert tm.pointwise_class(p1) == ("max_pool", 451_584)
     relu = mlp().layers[1]
     assert tm.pointwise_class(relu) is None  # out of place: the generic bytes model
+
+
+def test_cold_reads_of_weights_and_older_tensors_add_at_the_cold_bandwidth():
+    pts = ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))
+    backend = Backend(backend="cpu", name="test", threads=1, memory_bytes=2**33,
+                      compute={"fp32": {"gemm": pts, "conv3x3": pts}},
+                      elementwise=((1.0, 1e10), (1e9, 1e10)),
+                      stream={"triad": 1e10, "cold_read": 1e9}, overhead_s=1e-6,
+                      overhead_bwd_s=2e-6)
+    local = Device(key="local", name="calibrated", kind="local", memory_bytes=2**33,
+                   bandwidth=1e10, peak_flops={"fp32": 1e11}, profile=backend)
+    assert backend.bandwidth() == 1e10  # the cold read is no roof
+    b = NetworkBuilder("skip", (64, 56, 56))
+    x = b.add("conv2d", b.input, "c1", out_channels=64, kernel=3, padding=1, bias=False)
+    y = b.add("relu", x, "r1")
+    z = b.add("relu", y, "r2")
+    b.add("add", [x, z], "sum")
+    net = b.build()
+    # c1 reads the network input (nothing ran before it: cold); "sum" reads z, just written,
+    # and x, written three layers before: cold
+    assert tm.cold_inputs(net) == {"c1": 200_704, "r1": 0, "r2": 0, "sum": 200_704}
+    est = tm.estimate(net, batch=1, device=local)
+    plain = Device(key="local", name="calibrated", kind="local", memory_bytes=2**33,
+                   bandwidth=1e10, peak_flops={"fp32": 1e11},
+                   profile=replace(backend, stream={"triad": 1e10}))
+    ref = tm.estimate(net, batch=1, device=plain)
+    c1, ref_c1 = est.layers[0], ref.layers[0]
+    # c1: 64*64*9 = 36,864 fp32 weights (147,456 bytes) + its input 200,704 numbers
+    # (802,816 bytes) = 950,272 bytes at 1e9 B/s, on top of the compute-bound forward
+    assert c1.inference_s - ref_c1.inference_s == pytest.approx(950_272 / 1e9)
+    assert c1.forward_s - ref_c1.forward_s == pytest.approx(950_272 / 1e9)
+    # its backward reads the weights again, cold
+    assert c1.backward_s - ref_c1.backward_s == pytest.approx(147_456 / 1e9)

@@ -18,6 +18,12 @@ Each layer (one framework op) takes
   own measured curves (forward in training mode, backward, eval), as nn-Meter does per
   kernel type: their passes over memory, reductions and index bookkeeping are in them.
 - overhead: the measured cost of dispatching one tiny op (and of its autograd node).
+- cold reads (calibrated device): a layer's weights, and inputs written before the two
+  layers just ahead of it (skip connections, concatenated features), are fetched from
+  memory no cache holds, at the calibrated cold-read bandwidth, added to its time (the
+  per-op rates are timed in loops that find their operands cached). A memory-bound layer
+  already streams those bytes: only the excess is added; a matrix product's surface
+  already streams its weight.
 
 Backward: a layer with MACs computes one product per gradient it needs (input gradient
 when its input depends on a parameter, weight gradient when it has parameters). A layer
@@ -32,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..errors import InvalidArgument
@@ -250,6 +256,17 @@ class Rates:
                      for phase in ("", "_bwd", "_eval"))
 
     @property
+    def cold_bandwidth(self) -> float | None:
+        """Bytes/s of a read from memory no cache holds (calibrated only); None: no term."""
+        prof = self.profile
+        return prof.stream.get("cold_read") if prof is not None else None
+
+    def cold(self, nbytes: float) -> float:
+        """Seconds to fetch `nbytes` that no cache holds, on top of the op's own time."""
+        bw = self.cold_bandwidth
+        return nbytes / bw if bw and nbytes else 0.0
+
+    @property
     def overhead(self) -> float:
         if self.profile is not None:
             return self.profile.overhead_s
@@ -334,8 +351,49 @@ def _macs_backward(layer: Layer, needs_grad: bool) -> int:
     return layer.cost.macs * grads
 
 
+def cold_inputs(network: Network) -> dict[str, int]:
+    """Per layer, the numbers per sample it reads from tensors written before the two layers
+    just ahead of it in execution order (a skip connection, a concat of earlier features): in a
+    whole network, other layers' data have streamed through the caches since."""
+    out: dict[str, int] = {}
+    recent: tuple[str, ...] = ()
+    for layer in network.layers:
+        out[layer.name] = sum(numel(shape) for parent, shape
+                              in zip(layer.parents, layer.input_shapes, strict=False)
+                              if parent not in recent)
+        # the two layers just ahead: an op traced as a copy and the op (clone, relu6) both
+        # read the tensor written just before them
+        recent = (*recent[-1:], layer.name)
+    return out
+
+
 def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float,
-               needs_grad: bool, grad_sums: int) -> LayerTime:
+               needs_grad: bool, grad_sums: int, cold_numel: int = 0) -> LayerTime:
+    t = _layer_time(layer, rates, batch=batch, act=act, par=par, needs_grad=needs_grad,
+                    grad_sums=grad_sums)
+    # Weights and older activations come from memory no cache holds: a call timed alone in
+    # a loop finds them cached, an op in a network does not. Kernels do not hide that fetch
+    # behind their arithmetic at these sizes (measured: a batch-1 conv inside resnet18 took
+    # its loop time plus roughly its weight bytes at the cold-read bandwidth), so it adds.
+    # A memory-bound layer already streams these bytes in its memory time: the cold fetch
+    # replaces that part of it rather than adding to it.
+    # A matrix product's calibrated surface already streams its weight (one 1-64 MiB matrix
+    # read per call, more than the caches hold at the widths where it matters).
+    weights = layer.cost.params * par if not _gemm(layer) else 0.0
+    cold_fwd = rates.cold(weights + cold_numel * batch * act)
+    if t.bound == "memory":
+        cold_fwd = max(cold_fwd - t.memory_s, 0.0)
+    cold_bwd = rates.cold(weights) if t.backward_s and t.bound != "memory" else 0.0
+    return replace(t, forward_s=t.forward_s + cold_fwd, inference_s=t.inference_s + cold_fwd,
+                   backward_s=t.backward_s + cold_bwd)
+
+
+def _gemm(layer: Layer) -> bool:
+    return bool(layer.cost.macs) and shape_features(layer, 1)[0] == "gemm"
+
+
+def _layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float,
+                needs_grad: bool, grad_sums: int) -> LayerTime:
     macs = layer.cost.macs * batch
     fwd_bytes, bwd_bytes = _traffic(layer, batch, act, par, training=True)
     inf_bytes, _ = _traffic(layer, batch, act, par, training=False)
@@ -456,9 +514,10 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     rates = Rates(dev, amp or precision)
     needs = needs_input_grad(network, input_requires_grad=input_requires_grad)
     sums = _grad_sums(network, needs)
+    cold = cold_inputs(network)
     rows = tuple(
         layer_time(layer, rates, batch=batch, act=act, par=par, needs_grad=needs[layer.name],
-                   grad_sums=sums.get(layer.name, 0))
+                   grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name])
         for layer in network.layers
     )
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)

@@ -6,7 +6,8 @@ where the backend has bf16 kernels):
 - convolution throughput over (output pixels, channels) for 3x3, 1x1 and depthwise kernels,
   forward and backward;
 - an elementwise op that allocates its output, over sizes (what framework ops pay: caches,
-  page faults of fresh memory), and STREAM-like copy/triad into preallocated memory;
+  page faults of fresh memory), STREAM-like copy/triad into preallocated memory, and the
+  bandwidth of a cold read (data last touched hundreds of MiB ago, as a weight in a model);
 - the dispatch overhead of one tiny op, forward and with autograd's backward;
 - the per-tensor overhead of a foreach optimizer step.
 
@@ -17,6 +18,7 @@ torch is imported inside the functions: `import netcost` stays light.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
 import statistics
 import time
@@ -35,6 +37,9 @@ CHANNELS = {"conv3x3": (16, 64, 256, 512), "conv1x1": (32, 128, 512, 2048),
 GEMM_ROWS = (1, 8, 64, 512)
 GEMM_WIDTH = (256, 1024, 4096)
 ELEMENTWISE_NUMEL = tuple(2 ** k for k in range(10, 25, 2))
+# cold reads: 4 MiB chunks cycled over 256 MiB, more than any cache a core reaches quickly
+COLD_CHUNK = 4 * 2**20
+COLD_SPAN = 256 * 2**20
 MAX_MACS = 2e9
 # (batch, channels, side) of the inputs each memory-bound op class is measured at: 3K to 6.4M
 # numbers, from a 7x7 map at batch 1 to a 112x112 one at batch 8.
@@ -231,6 +236,21 @@ def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list, inplace
         stream["triad"] = 12 * n / t_triad
 
     yield Task(f"{dev} STREAM copy/triad", run_stream)
+
+    def run_cold(seconds: float) -> None:
+        # cold read: a weight (or an activation written many layers before) last touched
+        # COLD_SPAN bytes ago is no longer in any cache near this core; summing chunks
+        # cycled over that span measures the bandwidth such reads get (on the 2-core VM
+        # this was written on: 17 GB/s with 2 threads, 8 GB/s with one, against 22-25 GB/s
+        # for STREAM copy/triad over tensors just written)
+        chunk = COLD_CHUNK // 4
+        chunks = [torch.empty(chunk, device=dev).fill_(1.0)
+                  for _ in range(COLD_SPAN // COLD_CHUNK)]
+        cycle = itertools.cycle(chunks)
+        t_cold = timer(lambda: next(cycle).sum(), seconds, max_reps=len(chunks))
+        stream["cold_read"] = COLD_CHUNK / max(t_cold - overhead[0], t_cold * 0.5)
+
+    yield Task(f"{dev} cold read", run_cold)
 
 
 def _pointwise_op(torch: Any, cls: str, c: int, *, inplace: bool) -> Callable[..., Any]:

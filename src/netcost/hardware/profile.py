@@ -83,7 +83,9 @@ class Backend:
     compute: Mapping[str, Mapping[str, tuple[tuple[float, float, float], ...]]]
     # (bytes moved per call, achieved bytes/s) of an elementwise op that allocates its output
     elementwise: Curve
-    stream: Mapping[str, float]  # STREAM-like copy / triad into preallocated memory, bytes/s
+    # bytes/s: STREAM-like "copy" / "triad" into preallocated memory, and "cold_read", a read
+    # of data no cache holds (see hardware.calibrate)
+    stream: Mapping[str, float]
     overhead_s: float  # one tiny op, forward (framework dispatch)
     overhead_bwd_s: float  # extra per op for its autograd backward
     optimizer_overhead_s: float = 0.0  # per parameter tensor of a foreach optimizer step
@@ -132,7 +134,8 @@ class Backend:
                 for p, classes in self.compute.items() if classes}
 
     def bandwidth(self) -> float:
-        return max(self.stream.values()) if self.stream else max(v for _, v in self.elementwise)
+        streams = [v for k, v in self.stream.items() if k != "cold_read"]
+        return max(streams) if streams else max(v for _, v in self.elementwise)
 
 
 @dataclass(frozen=True)
