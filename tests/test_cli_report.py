@@ -126,3 +126,10 @@ def test_process_exit_code_no_traceback_and_no_torch():
             "print('torch' in sys.modules, 'rich' in sys.modules, file=sys.stderr)")
     ok = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stderr.strip() == "False False"
+
+
+def test_compare_zoo_name_with_bad_epochs_names_the_syntax(capsys):
+    # 'resnet50' is a zoo name, so ':abc' can only be meant as epochs to converge
+    code, out, err = run(capsys, "compare", "resnet50:abc")
+    assert code == 2 and "Traceback" not in err
+    assert "epochs in 'resnet50:abc' must be a positive integer, e.g. resnet50:90" in err

@@ -120,13 +120,19 @@ class ModelArg:
 def parse_model_arg(text: str) -> ModelArg:
     # The model itself may contain a colon (an import path, torchvision:resnet50); a last
     # part made only of digits (or a sign and digits) is the epochs to converge.
+    from ..errors import InvalidArgument
+
     head, sep, tail = text.rpartition(":")
     if sep and head and tail.lstrip("+-").isdigit():
-        from ..errors import InvalidArgument
-
         if int(tail) <= 0:
             raise InvalidArgument(f"epochs in {text!r} must be a positive integer")
         return ModelArg(head, int(tail))
+    if sep and ":" not in head and "." not in head:
+        from ..zoo import entries
+
+        if head.lower() in entries():  # a zoo name: what follows can only be the epochs
+            raise InvalidArgument(f"epochs in {text!r} must be a positive integer, "
+                                  f"e.g. {head}:90")
     return ModelArg(text)
 
 

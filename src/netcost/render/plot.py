@@ -84,7 +84,7 @@ def plot_time(report: Any, path: str) -> str:
     bars.set_xlabel("time per iteration (ms, predicted)")
     bars.set_title(f"iteration {time['iteration_s'] * 1e3:.4g} ms: forward "
                    f"{time['forward_s'] * 1e3:.4g}, backward {time['backward_s'] * 1e3:.4g}, "
-                   f"optimizer {time['optimizer_s'] * 1e3:.4g}")
+                   f"optimizer {time['optimizer_s'] * 1e3:.4g} ms")
     bars.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
