@@ -8,17 +8,14 @@ import subprocess
 import sys
 
 import pytest
+from cli_helpers import run as run_netcost
 
-from netcost.cli import main
 from netcost.cost.counts import count
 from netcost.ir import NetworkBuilder
 
 
 def run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["layer", *args])
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
+    return run_netcost(capsys, "layer", *args)
 
 
 def record(capsys, *args):

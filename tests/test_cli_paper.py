@@ -6,16 +6,7 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from netcost.cli import main
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
+from cli_helpers import run
 
 
 def test_googlenet_table(capsys):

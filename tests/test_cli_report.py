@@ -9,19 +9,12 @@ import subprocess
 import sys
 
 import pytest
+from cli_helpers import run
 
-from netcost.cli import main
 from netcost.cli.report import parse_model_arg
 
 # torchvision's resnet18 (the paper's ResNet-18 is the same network): 11,689,512 params
 RESNET18_PARAMS = 11_689_512
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def test_report_table(capsys):

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
+from cli_helpers import run
 
-from netcost.cli import main
 from netcost.errors import NetcostError, UnknownDevice
 from netcost.hardware import catalogue, profile
 from netcost.hardware.catalogue import DeviceFileError, get_device, parse
@@ -26,13 +26,6 @@ source = "my datasheet"
 fp32 = 50
 bf16 = 200
 """
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 # --- the shipped catalogue ------------------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from netcost.cli import main  # noqa: E402
+from cli_helpers import run  # noqa: E402
+
 from netcost.cost.memory import estimate  # noqa: E402
 from netcost.importers.torch import load  # noqa: E402
 from netcost.measure.memory import MeasureOutOfMemory, compare, measure_memory  # noqa: E402
@@ -58,13 +59,6 @@ def test_out_of_memory_is_reported_not_raised():
 
     with pytest.raises(MeasureOutOfMemory, match="ran out of memory on cpu"):
         measure_memory(Greedy(), torch.randn(2, 4))
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def test_measure_cli_prints_predicted_against_measured(capsys):

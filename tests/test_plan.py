@@ -6,19 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_helpers import run
 
 import netcost
-from netcost.cli import main
 from netcost.cli.report import parse_model_arg
 from netcost.cost import time as tm
 from netcost.errors import NetcostError
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def test_iterations_per_epoch_is_the_ceiling():

@@ -16,8 +16,8 @@ import sys
 import warnings
 
 import pytest
+from cli_helpers import run
 
-from netcost.cli import main
 from netcost.cost.conventions import (
     CONVENTIONS,
     MACS,
@@ -304,11 +304,6 @@ def test_tool_conventions_need_the_layer_and_keep_the_native_ones():
 
 
 # ------------------------------------------------------------------ the CLI
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def test_tools_json(capsys):

@@ -17,6 +17,8 @@ tvm = pytest.importorskip("torchvision.models")
 nn = torch.nn
 F = torch.nn.functional
 
+from cli_helpers import run  # noqa: E402
+
 from netcost import analyze, load  # noqa: E402
 from netcost.cli import main  # noqa: E402
 from netcost.errors import ModelImportError, UnknownModel  # noqa: E402
@@ -261,10 +263,8 @@ def test_zoo_and_torch_agree(zoo_name, tv_name):
 
 # ------------------------------------------------------------------ bad input, via the CLI
 def run_cli(capsys, *argv):
-    with pytest.raises(SystemExit) as exit_:
-        main(list(argv))
-    err = capsys.readouterr().err.strip()
-    return exit_.value.code, err
+    code, _, err = run(capsys, *argv)
+    return code, err.strip()
 
 
 @pytest.fixture
