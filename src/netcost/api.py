@@ -68,9 +68,10 @@ def attach_time(report: Report, network: Network, *, device: Any = None,
     if device is None:
         from .hardware.profile import load_profile
 
-        if load_profile() is None:
+        profile = load_profile()
+        if profile is None:
             return
-        device = "local"
+        device = profile.device()  # `local`, without reading the profile a second time
     report.time = time_model.estimate(
         network, batch=report.batch, precision=report.precision, device=device,
         optimizer=optimizer, amp=amp, input_requires_grad=input_requires_grad).to_dict()
