@@ -144,6 +144,10 @@ class _Pool:
         self.phase_peak: dict[str, int] = {}
         self.views: set[str] = set()  # gradient storages held as slices (concat backward)
         self.after_forward = 0
+        # When a list: every allocation, free and op temporary in order, for the allocator
+        # simulation of cost.pagefaults: ("alloc", sid, bytes), ("free", sid),
+        # ("temp", bytes) and ("op", label) after each op's own allocations.
+        self.log: list[tuple[Any, ...]] | None = None
 
     def alloc(self, sid: str, nbytes: int, term: str, holds: Iterable[str]) -> str:
         holds = set(holds)
@@ -151,6 +155,8 @@ class _Pool:
             raise RuntimeError(f"storage {sid} allocated twice")
         self.size[sid], self.term[sid], self.holds[sid] = nbytes, term, holds
         self.live[term] += nbytes
+        if self.log is not None:
+            self.log.append(("alloc", sid, nbytes))
         return sid
 
     def hold(self, sid: str | None, holder: str) -> None:
@@ -167,6 +173,8 @@ class _Pool:
     def free(self, sid: str) -> None:
         self.live[self.term[sid]] -= self.size.pop(sid)
         del self.holds[sid], self.term[sid]
+        if self.log is not None:
+            self.log.append(("free", sid))
 
     def sole(self, sid: str, holder: str) -> bool:
         return self.holds.get(sid) == {holder}
@@ -175,6 +183,10 @@ class _Pool:
         return sum(self.base.values()) + sum(self.live.values())
 
     def mark(self, at: str, transient: int = 0) -> int:
+        if self.log is not None:
+            if transient:
+                self.log.append(("temp", transient))
+            self.log.append(("op", at))
         now = self.total() + transient
         self.phase_peak[self.phase] = max(self.phase_peak.get(self.phase, 0), now)
         if now > self.peak:
@@ -641,39 +653,9 @@ def estimate(network: Network, *, batch: int, precision: str = "fp32",
     amp = check_amp(amp)
     if not isinstance(batch, int) or isinstance(batch, bool) or batch <= 0:
         raise InvalidArgument(f"batch must be a positive integer, got {batch!r}")
-    master = "fp32" if amp else precision
-    dtypes = _Dtypes(network, precision, amp)
-    params = network.params
-    weights = nbytes(params, master)
-    buffers = _buffer_bytes(network, master)
-
-    # Inference: no gradients, no state, the input only (no labels).
-    pool = _Pool({"weights": weights, "buffers": buffers,
-                  "inputs": _input_bytes(network, batch, dtypes, with_target=False)})
-    requires_none = {layer.name: False for layer in network.layers}
-    sid_of = _forward(network, pool, batch, dtypes, training=False, requires=requires_none,
-                      facts=_all_facts(network, batch, False, dtypes, backend),
-                      amp=amp, backend=backend)
-    inference = pool.result(INFERENCE_TERMS)
-
-    # Training.
-    layers = _unique_param_layers(network)
-    n_state, _ = OPTIMIZERS[optimizer]
-    state = n_state * weights
-    if optimizer in ("adam", "adamw"):  # a float32 step counter per parameter tensor
-        state += 4 * sum(_param_tensors(layer) for layer in layers)
-    requires = needs_input_grad(network)
-    requires = {layer.name: requires[layer.name] or layer.cost.params > 0
-                for layer in network.layers}
-    requires.update({name: False for name in network.inputs})
-    pool = _Pool({"weights": weights, "buffers": buffers, "optimizer_state": state,
-                  "inputs": _input_bytes(network, batch, dtypes, with_target=True)})
-    facts = _all_facts(network, batch, True, dtypes, backend)  # shared by both walks
-    sid_of = _forward(network, pool, batch, dtypes, training=True, requires=requires, amp=amp,
-                      backend=backend, facts=facts)
-    _backward(network, pool, batch, dtypes, sid_of, requires, master, amp, backend, facts)
-    pool.phase = "step"
-    pool.mark("optimizer step", _step_transient(layers, optimizer, master))
+    inference = _inference_walk(network, batch, precision, amp, backend).result(
+        INFERENCE_TERMS)
+    pool = _training_walk(network, batch, precision, optimizer, amp, backend)
     training = pool.result(TRAINING_TERMS)
     phases = dict(pool.phase_peak)
 
@@ -684,6 +666,72 @@ def estimate(network: Network, *, batch: int, precision: str = "fp32",
                           phases, pool.after_forward, backend)
 
 
+def _inference_walk(network: Network, batch: int, precision: str, amp: str | None,
+                    backend: str, log: list[tuple[Any, ...]] | None = None) -> _Pool:
+    """One forward without gradients: no gradients, no state, the input only (no labels)."""
+    master = "fp32" if amp else precision
+    dtypes = _Dtypes(network, precision, amp)
+    pool = _Pool({"weights": nbytes(network.params, master),
+                  "buffers": _buffer_bytes(network, master),
+                  "inputs": _input_bytes(network, batch, dtypes, with_target=False)})
+    pool.log = log
+    requires_none = {layer.name: False for layer in network.layers}
+    _forward(network, pool, batch, dtypes, training=False, requires=requires_none,
+             facts=_all_facts(network, batch, False, dtypes, backend), amp=amp, backend=backend)
+    return pool
+
+
+def _training_walk(network: Network, batch: int, precision: str, optimizer: str,
+                   amp: str | None, backend: str,
+                   log: list[tuple[Any, ...]] | None = None) -> _Pool:
+    """One training step: forward with what autograd saves, backward, optimizer step."""
+    master = "fp32" if amp else precision
+    dtypes = _Dtypes(network, precision, amp)
+    weights = nbytes(network.params, master)
+    layers = _unique_param_layers(network)
+    n_state, _ = OPTIMIZERS[optimizer]
+    state = n_state * weights
+    if optimizer in ("adam", "adamw"):  # a float32 step counter per parameter tensor
+        state += 4 * sum(_param_tensors(layer) for layer in layers)
+    requires = needs_input_grad(network)
+    requires = {layer.name: requires[layer.name] or layer.cost.params > 0
+                for layer in network.layers}
+    requires.update({name: False for name in network.inputs})
+    pool = _Pool({"weights": weights, "buffers": _buffer_bytes(network, master),
+                  "optimizer_state": state,
+                  "inputs": _input_bytes(network, batch, dtypes, with_target=True)})
+    pool.log = log
+    facts = _all_facts(network, batch, True, dtypes, backend)  # shared by both walks
+    sid_of = _forward(network, pool, batch, dtypes, training=True, requires=requires, amp=amp,
+                      backend=backend, facts=facts)
+    _backward(network, pool, batch, dtypes, sid_of, requires, master, amp, backend, facts)
+    pool.phase = "step"
+    pool.mark("optimizer step", _step_transient(layers, optimizer, master))
+    return pool
+
+
+def allocation_log(network: Network, *, batch: int, training: bool, precision: str = "fp32",
+                   optimizer: str = "momentum", amp: str | None = None,
+                   backend: str = "cpu") -> list[tuple[Any, ...]]:
+    """The allocations, frees and op temporaries of one inference forward (or one training
+    step) in order, as `_Pool.log` records them, with two kinds for a loop of them:
+    ("keep", sid, bytes) - the optimizer's state, allocated by the first step and kept -
+    and ("carry", sid) - what is still alive at the end (the output, the parameters'
+    gradients), freed early in the next iteration (by zero_grad, or as the caller's
+    variable takes the next output)."""
+    log: list[tuple[Any, ...]] = []
+    if training:
+        pool = _training_walk(network, batch, precision, optimizer, amp, backend, log)
+        n_state, _ = OPTIMIZERS[optimizer]
+        master = "fp32" if amp else precision
+        state = [("keep", f"state{i}:{layer.name}", nbytes(layer.cost.params, master))
+                 for layer in _unique_param_layers(network) for i in range(n_state)]
+        at = log.index(("op", "optimizer step"))
+        log[at:at] = state
+    else:
+        pool = _inference_walk(network, batch, precision, amp, backend, log)
+    log.extend(("carry", sid) for sid in list(pool.size))
+    return log
 
 
 # --- what fits ------------------------------------------------------------------------

@@ -9,7 +9,8 @@ where the backend has bf16 kernels):
   page faults of fresh memory), STREAM-like copy/triad into preallocated memory, and the
   bandwidth of a cold read (data last touched hundreds of MiB ago, as a weight in a model);
 - the dispatch overhead of one tiny op, forward and with autograd's backward;
-- the per-tensor overhead of a foreach optimizer step.
+- the per-tensor overhead of a foreach optimizer step;
+- the cost of a fresh page of memory (fault and zeroing, see cost.pagefaults), CPU only.
 
 Throughputs are net of the dispatch overhead, which the time model adds once per op.
 torch is imported inside the functions: `import netcost` stays light.
@@ -174,7 +175,9 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                         conv(x).backward(grad)
 
                     t_all = timer(step, seconds / 3)
-                    net = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9)
+                    # floored at a tenth of the step: on a busy machine the forward alone
+                    # can time slower than forward and backward together
+                    net = max(t_all - t_fwd - overhead[1], t_all * 0.1)
                     # backward: input and weight gradients, 2x the forward MACs
                     out.setdefault(cls + "_bwd", []).append([pixels, feat, 4 * macs / net])
 
@@ -253,6 +256,22 @@ def _memory_tasks(torch: Any, dev: str, timer: Timer, elementwise: list, inplace
     yield Task(f"{dev} cold read", run_cold)
 
 
+FRESH_BYTES = 64 * 2**20  # above glibc's 32 MiB mmap ceiling: every allocation is mapped anew
+
+
+def _fresh_page_task(torch: Any, timer: Timer, result: list[float]) -> Task:
+    """Seconds per fresh 4 KiB page an op writes (fault, zeroing, unmapping): writing a new
+    allocation against writing the same bytes of one already mapped (cost.pagefaults)."""
+    def run(seconds: float) -> None:
+        n = FRESH_BYTES // 4
+        kept = torch.empty(n).fill_(1.0)
+        t_fresh = timer(lambda: torch.empty(n).fill_(1.0), seconds / 2, max_reps=20)
+        t_kept = timer(lambda: kept.fill_(1.0), seconds / 2, max_reps=20)
+        result[0] = max(t_fresh - t_kept, 0.0) / (FRESH_BYTES / 4096)
+
+    return Task("cpu fresh pages", run)
+
+
 def _pointwise_op(torch: Any, cls: str, c: int, *, inplace: bool) -> Callable[..., Any]:
     """The framework op of a memory-bound class, as models call it."""
     if cls == "batch_norm":
@@ -296,17 +315,24 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
             def run(seconds: float, cls: str = cls, b: int = b, c: int = c,
                     side: int = side) -> None:
                 n = b * c * side * side
-                xs = rotation(torch, (b, c, side, side), dev, span=0)  # just written: cached
+                x = torch.rand(b, c, side, side, device=dev)
                 op = _pointwise_op(torch, cls, c, inplace=True)
                 if hasattr(op, "to"):
                     op = op.to(dev)
+                # In a network the op reads what the op before it has just written, as that
+                # op's threads left it (a convolution's, here), not what its own previous
+                # call left in its cache: timed after a 1x1 convolution, less the
+                # convolution alone (measured: batch norm 49-87 us after a convolution
+                # where a loop over one tensor takes 8-24 us).
+                producer = torch.nn.Conv2d(c, c, 1, bias=False).to(dev)
                 with torch.no_grad():
+                    t_producer = timer(lambda: producer(x), seconds / 6)
                     if hasattr(op, "train"):
                         op.train()
-                    t_train = timer(lambda: op(next(xs)), seconds / 4)  # BN: batch stats
+                    t_train = timer(lambda: op(producer(x)), seconds / 6) - t_producer
                     if hasattr(op, "eval"):
                         op.eval()
-                    t_eval = timer(lambda: op(next(xs)), seconds / 4)
+                    t_eval = timer(lambda: op(producer(x)), seconds / 6) - t_producer
                 fresh = _pointwise_op(torch, cls, c, inplace=False)
                 if hasattr(fresh, "to"):
                     fresh = fresh.to(dev).train()
@@ -318,9 +344,10 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
                     fresh(next(xgs)).backward(next(grads))
 
                 t_all = timer(both, seconds / 4)
-                net = [max(t_train - overhead[0], t_train * 0.1),
-                       max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9),
-                       max(t_eval - overhead[0], t_eval * 0.1)]
+                # a difference of two timings: floored at 0.1 us when noise inverts it
+                net = [max(t_train - overhead[0], 1e-7),
+                       max(t_all - t_fwd - overhead[1], t_all * 0.1),
+                       max(t_eval - overhead[0], 1e-7)]
                 if cls == "max_pool":  # window reads: outputs x 3x3 kernel
                     n = b * c * ((side + 1) // 2) ** 2 * 9
                 elif cls == "avg_pool":  # outputs x 2x2 kernel
@@ -391,6 +418,8 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
                                 state.setdefault("inplace", []),
                                 state.setdefault("stream", {}), overhead))
     tasks.append(_optimizer_task(torch, dev, timer, state.setdefault("optimizer", [0.0])))
+    if dev == "cpu":  # CUDA's caching allocator keeps its memory mapped
+        tasks.append(_fresh_page_task(torch, timer, state.setdefault("fresh_page", [0.0])))
     convs = []
     for prec in precisions:
         compute = state.setdefault("compute", {}).setdefault(prec, {})
@@ -427,6 +456,7 @@ def _backend(torch: Any, dev: str, threads: int, state: dict[str, Any]) -> Backe
         pointwise={k: tuple(tuple(pt) for pt in sorted(v)) for k, v in state["pointwise"].items()},
         stream=state["stream"], overhead_s=state["overhead"][0],
         overhead_bwd_s=state["overhead"][1], optimizer_overhead_s=state["optimizer"][0],
+        fresh_page_s=state.get("fresh_page", [0.0])[0],
     )
 
 

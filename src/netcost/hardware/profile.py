@@ -95,6 +95,8 @@ class Backend:
     # each also "_bwd" and "_eval") -> (input numbers, numbers per second)
     pointwise: Mapping[str, Curve] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # seconds per fresh 4 KiB page an op writes: fault, zeroing, release (CPU; 0: unmeasured)
+    fresh_page_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,7 +110,7 @@ class Backend:
             "optimizer_overhead_s": self.optimizer_overhead_s,
             "elementwise_inplace": [list(pt) for pt in self.elementwise_inplace],
             "pointwise": {k: [list(pt) for pt in v] for k, v in self.pointwise.items()},
-            "extra": dict(self.extra),
+            "extra": dict(self.extra), "fresh_page_s": self.fresh_page_s,
         }
 
     @classmethod
@@ -126,6 +128,7 @@ class Backend:
                 "elementwise_inplace") else (),
             pointwise={k: _curve(v) for k, v in d.get("pointwise", {}).items()},
             extra=dict(d.get("extra", {})),
+            fresh_page_s=float(d.get("fresh_page_s", 0.0)),
         )
 
     def peak_flops(self) -> dict[str, float]:
