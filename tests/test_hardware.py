@@ -322,3 +322,23 @@ def test_gemm_weights_at_few_rows_rotate_over_the_stream_bytes(tiny_grid, monkey
     # at 1 row, 64x64 weights (16 KiB) cycle over the 1 MiB buffer: 40 calls, 40 weights;
     # at 64 rows the product is compute-bound: one cached weight
     assert len(used[1]) == 40 and len(used[64]) == 1
+
+
+def test_a_backward_timed_below_its_forward_is_floored_not_infinite(tiny_grid, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(tiny_grid, "CHANNELS", {"conv3x3": (16,)})
+    monkeypatch.setattr(tiny_grid, "PIXELS", (196,))
+    monkeypatch.setattr(tiny_grid, "STEM_PIXELS", ())
+    times = iter([2e-3, 2e-3, 1e-3])  # forward, forward at batch 8, forward + backward
+
+    def timer(fn, seconds):
+        fn()
+        return next(times)
+
+    out: dict[str, list] = {}
+    for task in tiny_grid._conv_tasks(torch, "cpu", "fp32", timer, out, [0.0, 0.0]):
+        task.run(0.01)
+    macs = tiny_grid.conv_macs("conv3x3", 196, 16, backward=True)
+    # another process stalled the forward: the backward counts as a tenth of it
+    assert out["conv3x3_bwd"][0][2] == pytest.approx(4 * macs / 2e-4)

@@ -212,7 +212,9 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                 conv(x).backward(grad)
 
             t_all = timer(step, seconds / 3)
-            net = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9)
+            # floor: a stalled forward can exceed forward+backward (seen: 2.9e16 FLOP/s for
+            # a depthwise backward, which the running maximum then spread along its row)
+            net = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, t_fwd * 0.1)
             # backward: the weight gradient and (but for a stem) the input gradient, each
             # as many MACs as the forward
             grads = 1 if cls == "stem" else 2
@@ -383,7 +385,7 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
 
                 t_all = timer(both, seconds / 4)
                 net = [max(t_train - overhead[0], t_train * 0.1),
-                       max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, 1e-9),
+                       max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, t_fwd * 0.1),
                        max(t_eval - overhead[0], t_eval * 0.1)]
                 if cls == "max_pool":  # window reads: outputs x 3x3 kernel
                     n = b * c * ((side + 1) // 2) ** 2 * 9
