@@ -199,6 +199,10 @@ def _tiny_grid(calibrate, monkeypatch):
                                                 "depthwise": (32,)})
     monkeypatch.setattr(calibrate, "GEMM_ROWS", (1, 8))
     monkeypatch.setattr(calibrate, "GEMM_WIDTH", (64,))
+    monkeypatch.setattr(calibrate, "GEMM_STREAM_WIDTH", 128)
+    monkeypatch.setattr(calibrate, "GEMM_STREAM_BYTES", 2**20)
+    monkeypatch.setattr(calibrate, "STEM_CHANNELS", (8,))
+    monkeypatch.setattr(calibrate, "STEM_PIXELS", (49, 196))
     monkeypatch.setattr(calibrate, "COLD_SPAN", 8 * calibrate.COLD_CHUNK)  # 32 MiB, not 256
     monkeypatch.setattr(calibrate, "ELEMENTWISE_NUMEL", (1024, 4096))
     monkeypatch.setattr(calibrate, "POINTWISE_SIZES", ((1, 8, 7), (1, 8, 14)))
@@ -214,7 +218,12 @@ def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
     cpu = saved.backends["cpu"]
     # 2 pixel counts x 1 channel count per conv class, forward and backward surfaces
     assert len(cpu.compute["fp32"]["conv3x3"]) == 2 and len(cpu.compute["fp32"]["depthwise_bwd"]) == 2
-    assert len(cpu.compute["fp32"]["gemm"]) == 2 and len(cpu.elementwise) == 2
+    # stems: 2 kernels (3x3/1, 7x7/2) x 2 pixel counts; weight gradient only
+    assert len(cpu.compute["fp32"]["stem"]) == 4 and len(cpu.compute["fp32"]["stem_bwd"]) == 4
+    # 2 rows x 1 width, and the streamed width at both (few) rows
+    assert len(cpu.compute["fp32"]["gemm"]) == 4 and len(cpu.elementwise) == 2
+    assert {(m, n) for m, n, _ in cpu.compute["fp32"]["gemm"]} == {(1, 64), (8, 64),
+                                                                    (1, 128), (8, 128)}
     assert all(v > 0 for pts in cpu.compute["fp32"].values() for *_, v in pts)
     assert cpu.overhead_s > 0 and cpu.stream["triad"] > 0 and cpu.stream["cold_read"] > 0
     assert cpu.bandwidth() == max(cpu.stream["copy"], cpu.stream["triad"])  # cold: no roof
@@ -264,3 +273,72 @@ def test_calibrate_past_its_budget_skips_all_but_the_indispensable(tiny_grid):
     assert cpu.compute["fp32"]["gemm"] and cpu.elementwise and cpu.overhead_s > 0
     assert "conv3x3" not in cpu.compute["fp32"] and not cpu.pointwise
     assert cpu.extra["skipped"]
+
+
+def test_stem_grid_points_are_read_back_at_the_same_features():
+    from netcost.cost.time import shape_features
+    from netcost.hardware import calibrate
+    from netcost.ir import NetworkBuilder
+
+    # batch 1 up to a 224x224 output map: inference on an image; batch 8 beyond
+    assert calibrate.conv_shape("stem", 50176, 64) == (1, 3, 224, 64, 1)
+    assert calibrate.conv_shape("stem", 401408, 64) == (8, 3, 224, 64, 1)
+    assert calibrate.conv_shape("stem", 12544, 64, backward=True) == (8, 3, 40, 64, 1)
+    assert calibrate.conv_macs("stem", 12544, 64, kernel=7) == 12544 * 64 * 3 * 49
+    assert ("stem", 64, 50176, 3, 1) in set(calibrate.conv_grid())
+    assert ("stem", 64, 12544, 7, 2) in set(calibrate.conv_grid())
+    b = NetworkBuilder("stems", (3, 224, 224))
+    b.add("conv2d", b.input, "k3", out_channels=64, kernel=3, padding=1)
+    b.add("conv2d", b.input, "k7", out_channels=64, kernel=7, stride=2, padding=3)
+    k3, k7 = b.build().layers
+    # what the time model reads a stem at is where calibrate put the point it measured
+    assert shape_features(k3, 1) == ("stem", 50176, pytest.approx(
+        calibrate.conv_feature("stem", 3, 64, 3)))
+    assert shape_features(k7, 1) == ("stem", 12544, pytest.approx(
+        calibrate.conv_feature("stem", 3, 64, 7)))
+
+
+def test_gemm_weights_at_few_rows_rotate_over_the_stream_bytes(tiny_grid, monkeypatch):
+    import torch
+
+    used: dict[int, set[int]] = {}
+
+    def mm(a, w):
+        used.setdefault(a.shape[0], set()).add(w.data_ptr())
+
+    def timer(fn, seconds):
+        for _ in range(40):
+            fn()
+        return 1e-3
+
+    monkeypatch.setattr(torch, "mm", mm)
+    monkeypatch.setattr(tiny_grid, "GEMM_ROWS", (1, 64))
+    monkeypatch.setattr(tiny_grid, "GEMM_STREAM_ROWS", (1,))
+    out: dict[str, list] = {}
+    tasks = tiny_grid._gemm_tasks(torch, "cpu", "fp32", timer, out, [0.0, 0.0])
+    for task in tasks:
+        if task.label.endswith("64x64"):
+            task.run(0.01)
+    # at 1 row, 64x64 weights (16 KiB) cycle over the 1 MiB buffer: 40 calls, 40 weights;
+    # at 64 rows the product is compute-bound: one cached weight
+    assert len(used[1]) == 40 and len(used[64]) == 1
+
+
+def test_a_backward_timed_below_its_forward_is_floored_not_infinite(tiny_grid, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(tiny_grid, "CHANNELS", {"conv3x3": (16,)})
+    monkeypatch.setattr(tiny_grid, "PIXELS", (196,))
+    monkeypatch.setattr(tiny_grid, "STEM_PIXELS", ())
+    times = iter([2e-3, 2e-3, 1e-3])  # forward, forward at batch 8, forward + backward
+
+    def timer(fn, seconds):
+        fn()
+        return next(times)
+
+    out: dict[str, list] = {}
+    for task in tiny_grid._conv_tasks(torch, "cpu", "fp32", timer, out, [0.0, 0.0]):
+        task.run(0.01)
+    macs = tiny_grid.conv_macs("conv3x3", 196, 16, backward=True)
+    # another process stalled the forward: the backward counts as a tenth of it
+    assert out["conv3x3_bwd"][0][2] == pytest.approx(4 * macs / 2e-4)

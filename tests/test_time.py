@@ -260,3 +260,50 @@ def test_cold_reads_of_weights_and_older_tensors_add_at_the_cold_bandwidth():
     assert c1.forward_s - ref_c1.forward_s == pytest.approx(950_272 / 1e9)
     # its backward reads the weights again, cold
     assert c1.backward_s - ref_c1.backward_s == pytest.approx(147_456 / 1e9)
+
+
+def _local(compute):
+    backend = Backend(backend="cpu", name="test", threads=1, memory_bytes=2**33,
+                      compute={"fp32": compute}, elementwise=((1.0, 1e10), (1e9, 1e10)),
+                      stream={"triad": 1e10}, overhead_s=1e-6, overhead_bwd_s=2e-6)
+    return Device(key="local", name="calibrated", kind="local", memory_bytes=2**33,
+                  bandwidth=1e10, peak_flops={"fp32": 1e11}, profile=backend)
+
+
+def stem_net():
+    b = NetworkBuilder("stem", (3, 224, 224))
+    x = b.add("conv2d", b.input, "conv0", out_channels=64, kernel=7, stride=2, padding=3,
+              bias=False)
+    b.add("conv2d", x, "c3", out_channels=64, kernel=3, padding=1, bias=False)
+    return b.build()
+
+
+def test_stem_convolutions_read_their_own_surface_or_fall_back_to_conv3x3():
+    conv0, c3 = stem_net().layers
+    # 3 input channels: a stem; 112 x 112 output pixels, a 7x7 kernel as 49/9 3x3 ones
+    assert tm.shape_features(conv0, 1) == ("stem", 12544, pytest.approx((3 * 49 / 9 * 64) ** 0.5))
+    assert tm.conv_class(c3) == "conv3x3"
+    flat = lambda rate: ((1.0, 1.0, rate), (1e6, 1e4, rate))  # noqa: E731
+    conv3x3 = {"gemm": flat(1e12), "conv3x3": flat(1e11), "conv3x3_bwd": flat(1e11)}
+    old = tm.estimate(stem_net(), batch=8, device=_local(conv3x3))
+    new = tm.estimate(stem_net(), batch=8, device=_local(
+        {**conv3x3, "stem": flat(1e10), "stem_bwd": flat(5e9)}))
+    macs = 8 * 112 * 112 * 64 * 3 * 49  # 944,111,616
+    # a profile from before the stem class: the conv3x3 surface, as it always did
+    assert old.layers[0].compute_s == pytest.approx(2 * macs / 1e11)
+    assert new.layers[0].compute_s == pytest.approx(2 * macs / 1e10)
+    # the image needs no gradient: the stem's backward is its weight gradient alone
+    assert new.layers[0].backward_s == pytest.approx(2 * macs / 5e9 + 2e-6)
+    assert new.layers[1].compute_s == old.layers[1].compute_s  # not a stem: unchanged
+
+
+def test_a_large_linear_at_one_row_reads_the_streamed_weight_point():
+    b = NetworkBuilder("classifier", (25088,))
+    b.add("linear", b.input, "fc", out_features=4096)
+    fc = b.build().layers[0]
+    width = (25088 * 4096) ** 0.5  # beyond the 8192 point: flat
+    assert tm.shape_features(fc, 1) == ("gemm", 1, pytest.approx(width))
+    # at 1 row: 4096 wide 60 GFLOP/s (cached weight), 8192 wide streamed 20 GFLOP/s
+    gemm = ((1, 4096, 6e10), (1, 8192, 2e10), (64, 4096, 3e11))
+    t = tm.estimate(b.build(), batch=1, device=_local({"gemm": gemm})).layers[0]
+    assert t.compute_s == pytest.approx(2 * 25088 * 4096 / 2e10)

@@ -6,8 +6,9 @@ Each layer (one framework op) takes
 
 - compute time: its FLOPs (2 per MAC) at the throughput *its shape* achieves. On the
   calibrated device `local` that throughput is interpolated from the measured curves: GEMM
-  over (rows, width), convolutions per kernel class (3x3 and other k x k, 1x1, depthwise)
-  over (output pixels, channels), forward and backward separately. On a catalogue device it
+  over (rows, width), convolutions per kernel class (3x3 and other k x k, 1x1, depthwise,
+  and stems: the first layer's convolution of a 3-channel image) over (output pixels,
+  channels), forward and backward separately. On a catalogue device it
   is the datasheet peak times an efficiency that rises with the work per call (see
   `catalogue_efficiency`).
 - memory time: bytes read and written over the bandwidth that an op of that size achieves
@@ -161,11 +162,19 @@ def interpolate2d(points: Sequence[Sequence[float]], x: float, y: float) -> floa
     return interpolate(at_y, y)
 
 
+# Input channels up to which a convolution is a stem (the image: RGB, RGBA, grey).
+STEM_MAX_CHANNELS = 4
+# The measured class a profile without a newer one falls back to (then to the GEMM surface).
+_FALLBACK = {"stem": "conv3x3"}
+
+
 def conv_class(layer: Layer) -> str:
     a = layer.attrs
     cin, groups = int(a.get("in_channels", 0) or 0), int(a.get("groups", 1) or 1)
     if groups > 1 and groups == cin:
         return "depthwise"
+    if groups == 1 and 0 < cin <= STEM_MAX_CHANNELS:
+        return "stem"  # too few channels to vectorise over: far below the 3x3 surface
     if tuple(a.get("kernel", (3, 3))) == (1, 1):
         return "conv1x1"
     return "conv3x3"
@@ -174,7 +183,8 @@ def conv_class(layer: Layer) -> str:
 def shape_features(layer: Layer, batch: int) -> tuple[str, float, float]:
     """The op class and the two features its throughput is read at. Convolutions: output
     pixels (batch included) and the geometric mean of the channels in and out (a k x k kernel
-    counts as k*k/9 times the channels of a 3x3 one: same inner-product length). Everything
+    counts as k*k/9 times the channels of a 3x3 one: same inner-product length; so a stem's
+    7x7 kernel reads its own points, apart from the 3x3 ones). Everything
     else with MACs is a matrix product: rows, and the geometric mean of its two widths."""
     out = layer.output_shape
     if layer.kind.startswith("conv") and "in_channels" in layer.attrs and len(out) == 3:
@@ -186,7 +196,7 @@ def shape_features(layer: Layer, batch: int) -> tuple[str, float, float]:
         pixels = batch * out[1] * out[2]
         if cls == "depthwise":
             return cls, pixels, cout
-        inner = cin // g * (kh * kw / 9 if cls == "conv3x3" else 1)
+        inner = cin // g * (kh * kw / 9 if cls in ("conv3x3", "stem") else 1)
         return cls, pixels, math.sqrt(inner * cout / g)
     n = out[-1] if out else 1
     per_out = layer.cost.macs / max(numel(out), 1)  # inner length of each dot product
@@ -219,6 +229,8 @@ class Rates:
         prof = self.profile
         if prof is not None:
             curves = prof.compute.get(self.precision) or prof.compute["fp32"]
+            if cls not in curves:  # an older profile, or one whose budget ran out
+                cls = _FALLBACK.get(cls, "gemm")
             key = f"{cls}_bwd" if backward and f"{cls}_bwd" in curves else cls
             if key not in curves:
                 key = "gemm"
@@ -384,8 +396,8 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     # its loop time plus roughly its weight bytes at the cold-read bandwidth), so it adds.
     # A memory-bound layer already streams these bytes in its memory time: the cold fetch
     # replaces that part of it rather than adding to it.
-    # A matrix product's calibrated surface already streams its weight (one 1-64 MiB matrix
-    # read per call, more than the caches hold at the widths where it matters).
+    # A matrix product's calibrated surface already streams its weight: at few rows, where
+    # the weight read dominates, calibrate rotates weights over more than the caches hold.
     weights = layer.cost.params * par if not _gemm(layer) else 0.0
     cold_fwd = rates.cold(weights + cold_numel * batch * act)
     if t.bound == "memory":

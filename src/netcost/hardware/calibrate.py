@@ -3,8 +3,8 @@
 What is measured, per backend (CPU, and CUDA when present) and precision (fp32, and bf16
 where the backend has bf16 kernels):
 - GEMM throughput over (rows, width) - linear layers at small and large batches;
-- convolution throughput over (output pixels, channels) for 3x3, 1x1 and depthwise kernels,
-  forward and backward;
+- convolution throughput over (output pixels, channels) for 3x3, 1x1 and depthwise kernels
+  and for stems (3 input channels: 3x3 stride 1 and 7x7 stride 2), forward and backward;
 - an elementwise op that allocates its output, over sizes (what framework ops pay: caches,
   page faults of fresh memory), STREAM-like copy/triad into preallocated memory, and the
   bandwidth of a cold read (data last touched hundreds of MiB ago, as a weight in a model);
@@ -35,8 +35,24 @@ from .profile import Backend, Profile, save_profile
 PIXELS = (49, 196, 784, 3136, 25088)
 CHANNELS = {"conv3x3": (16, 64, 256, 512), "conv1x1": (32, 128, 512, 2048),
             "depthwise": (32, 144, 576, 1280)}
+# Stem convolutions, the first layer of image models (3 input channels), run far below the
+# conv3x3 surface (no channel blocking to vectorise over): (kernel, stride) of the two
+# common ones, output channels, output pixels incl. batch (56x56 to 224x224 maps at batch 1,
+# batch 8 beyond).
+STEM_KERNELS = ((3, 1), (7, 2))
+STEM_CHANNELS = (32, 64)
+STEM_PIXELS = (3136, 12544, 50176, 401408)
+STEM_INPUT = 3
 GEMM_ROWS = (1, 8, 64, 512)
 GEMM_WIDTH = (256, 1024, 4096)
+# At few rows a matrix product streams its weight: measured with weights rotated over
+# GEMM_STREAM_BYTES (more than the last-level cache: 480 MiB of L3 on the VM this was
+# written on), so that the weight comes from memory as in a network, where the other
+# layers' weights stream through the caches between two calls, and at a width whose
+# weight alone is larger than most caches (256 MiB in fp32).
+GEMM_STREAM_ROWS = (1, 8)
+GEMM_STREAM_WIDTH = 8192
+GEMM_STREAM_BYTES = 512 * 2**20
 ELEMENTWISE_NUMEL = tuple(2 ** k for k in range(10, 25, 2))
 # cold reads: 4 MiB chunks cycled over 256 MiB, more than any cache a core reaches quickly
 COLD_CHUNK = 4 * 2**20
@@ -99,11 +115,15 @@ def _dtype(torch: Any, precision: str) -> Any:
 
 def conv_shape(cls: str, pixels: int, channels: int, *, backward: bool = False
                ) -> tuple[int, int, int, int, int]:
-    """(batch, channels in, side, channels out, groups) for a grid point: square maps.
-    Forward: batch 1 up to 56x56 (inference), batch 8 beyond; backward only runs in
-    training, so it is measured at batch 8 (the weight gradient reduces over the batch)."""
-    batch = 8 if backward or pixels > 3136 else 1
+    """(batch, channels in, output side, channels out, groups) for a grid point: square maps.
+    Forward: batch 1 up to 56x56 (inference; 224x224 for a stem), batch 8 beyond; backward
+    only runs in training, so it is measured at batch 8 (the weight gradient reduces over
+    the batch)."""
+    b1_pixels = STEM_PIXELS[-2] if cls == "stem" else 3136
+    batch = 8 if backward or pixels > b1_pixels else 1
     side = max(round((pixels / batch) ** 0.5), 1)
+    if cls == "stem":
+        return batch, STEM_INPUT, side, channels, 1
     if cls == "conv1x1":
         return batch, channels, side, channels // 2, 1  # bottleneck-style squeeze
     if cls == "depthwise":
@@ -111,92 +131,136 @@ def conv_shape(cls: str, pixels: int, channels: int, *, backward: bool = False
     return batch, channels, side, channels, 1
 
 
-def conv_macs(cls: str, pixels: int, channels: int, *, backward: bool = False) -> int:
+def conv_macs(cls: str, pixels: int, channels: int, *, backward: bool = False,
+              kernel: int = 3) -> int:
     b, c, s, k, g = conv_shape(cls, pixels, channels, backward=backward)
-    kk = 1 if cls == "conv1x1" else 9
+    kk = 1 if cls == "conv1x1" else kernel * kernel
     return b * s * s * k * (c // g) * kk
+
+
+def conv_feature(cls: str, cin: int, cout: int, kernel: int) -> float:
+    """The channel feature cost.time.shape_features reads a conv at: the channels for a
+    depthwise one, else the geometric mean of the inner-product length (a k x k kernel
+    counts k*k/9 times its input channels) and the output channels."""
+    if cls == "depthwise":
+        return cout
+    inner = cin * (kernel * kernel / 9 if cls in ("conv3x3", "stem") else 1)
+    return (inner * cout) ** 0.5
+
+
+def conv_grid() -> Iterator[tuple[str, int, int, int, int]]:
+    """(class, channels, pixels, kernel, stride) of every conv point, stems first (the
+    first layer of every image model), within MAX_MACS."""
+    points = [("stem", c, p, k, s) for k, s in STEM_KERNELS for c in STEM_CHANNELS
+              for p in STEM_PIXELS]
+    points += [(cls, c, p, 1 if cls == "conv1x1" else 3, 1)
+               for cls, chans in CHANNELS.items() for c in chans for p in PIXELS]
+    for cls, c, p, k, s in points:
+        if conv_macs(cls, p, c, kernel=k) <= MAX_MACS:
+            yield cls, c, p, k, s
 
 
 def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, list],
                 overhead: list[float]) -> Iterator[Task]:
     dtype = _dtype(torch, prec)
 
-    def make(cls: str, c: int, p: int, backward: bool) -> tuple[Iterator[Any], int, float]:
+    def make(cls: str, c: int, p: int, kk: int, stride: int, backward: bool
+             ) -> tuple[Iterator[Any], int, float]:
         """Endless (conv, input, output gradient) triples over enough copies to span
         ROTATION_BYTES, so weights and inputs come from memory as in a network, where
         other layers' tensors and weights stream through the caches between two uses
-        (see `rotation`)."""
-        import itertools
-
+        (see `rotation`). A stem's input is the image: it needs no gradient."""
         b, cin, s, k, g = conv_shape(cls, p, c, backward=backward)
-        kk = 1 if cls == "conv1x1" else 3
-        size = 4 * (b * cin * s * s + k * (cin // g) * kk * kk)
+        side = s * stride  # padding kk // 2: the output side is side / stride
+        size = 4 * (b * cin * side * side + k * (cin // g) * kk * kk)
+        input_grad = backward and cls != "stem"
         copies = []
-        x = torch.rand(b, cin, s, s, device=dev, dtype=dtype, requires_grad=backward)
         grad = torch.rand(b, k, s, s, device=dev, dtype=dtype) if backward else None
         for _ in range(min(max(-(-ROTATION_BYTES // size), 1), 16)):
-            conv = torch.nn.Conv2d(cin, k, kk, padding=kk // 2, groups=g, bias=False)
-            x = torch.rand(b, cin, s, s, device=dev, dtype=dtype, requires_grad=backward)
+            conv = torch.nn.Conv2d(cin, k, kk, stride=stride, padding=kk // 2, groups=g,
+                                   bias=False)
+            x = torch.rand(b, cin, side, side, device=dev, dtype=dtype,
+                           requires_grad=input_grad)
             copies.append((conv.to(dev, dtype), x, grad))
-        # (pixels, channel feature) as cost.time.shape_features reads them
-        feat = c if cls == "depthwise" else (cin * k) ** 0.5
-        return itertools.cycle(copies), b * s * s, feat
+        return itertools.cycle(copies), b * s * s, conv_feature(cls, cin, k, kk)
 
-    for cls, chans in CHANNELS.items():
-        for c in chans:
-            for p in PIXELS:
-                if conv_macs(cls, p, c) > MAX_MACS:
-                    continue
+    for cls, c, p, kk, stride in conv_grid():
+        def run(seconds: float, cls: str = cls, c: int = c, p: int = p, kk: int = kk,
+                stride: int = stride) -> None:
+            def forward(triples: Iterator[Any]) -> None:
+                conv, x, _ = next(triples)
+                conv(x)
 
-                def run(seconds: float, cls: str = cls, c: int = c, p: int = p) -> None:
-                    def forward(triples: Iterator[Any]) -> None:
-                        conv, x, _ = next(triples)
-                        conv(x)
+            triples, pixels, feat = make(cls, c, p, kk, stride, backward=False)
+            macs = conv_macs(cls, p, c, kernel=kk)
+            with torch.no_grad():
+                t_fwd = timer(lambda: forward(triples), seconds / 3)
+            out.setdefault(cls, []).append(
+                [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
+            triples, pixels, feat = make(cls, c, p, kk, stride, backward=True)
+            macs = conv_macs(cls, p, c, backward=True, kernel=kk)
+            with torch.no_grad():
+                t_fwd = timer(lambda: forward(triples), seconds / 3)
+            # the forward at batch 8 too: a training batch spreads the same pixels
+            # over more images, which kernels parallelise better than one image
+            out.setdefault(cls + "_b8", []).append(
+                [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
 
-                    triples, pixels, feat = make(cls, c, p, backward=False)
-                    macs = conv_macs(cls, p, c)
-                    with torch.no_grad():
-                        t_fwd = timer(lambda: forward(triples), seconds / 3)
-                    out.setdefault(cls, []).append(
-                        [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
-                    triples, pixels, feat = make(cls, c, p, backward=True)
-                    macs = conv_macs(cls, p, c, backward=True)
-                    with torch.no_grad():
-                        t_fwd = timer(lambda: forward(triples), seconds / 3)
-                    # the forward at batch 8 too: a training batch spreads the same pixels
-                    # over more images, which kernels parallelise better than one image
-                    out.setdefault(cls + "_b8", []).append(
-                        [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
+            def step() -> None:
+                conv, x, grad = next(triples)
+                conv.weight.grad = None
+                x.grad = None
+                conv(x).backward(grad)
 
-                    def step() -> None:
-                        conv, x, grad = next(triples)
-                        conv.weight.grad = None
-                        x.grad = None
-                        conv(x).backward(grad)
+            t_all = timer(step, seconds / 3)
+            # floor: a stalled forward can exceed forward+backward (seen: 2.9e16 FLOP/s for
+            # a depthwise backward, which the running maximum then spread along its row)
+            net = max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, t_fwd * 0.1)
+            # backward: the weight gradient and (but for a stem) the input gradient, each
+            # as many MACs as the forward
+            grads = 1 if cls == "stem" else 2
+            out.setdefault(cls + "_bwd", []).append([pixels, feat, 2 * grads * macs / net])
 
-                    t_all = timer(step, seconds / 3)
-                    # floored at a tenth of the step: on a busy machine the forward alone
-                    # can time slower than forward and backward together
-                    net = max(t_all - t_fwd - overhead[1], t_all * 0.1)
-                    # backward: input and weight gradients, 2x the forward MACs
-                    out.setdefault(cls + "_bwd", []).append([pixels, feat, 4 * macs / net])
-
-                yield Task(f"{dev} {prec} {cls} {c}ch {p}px", run)
+        label = f"{kk}x{kk}/{stride} " if cls == "stem" else ""
+        yield Task(f"{dev} {prec} {cls} {label}{c}ch {p}px", run)
 
 
 def _gemm_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, list],
                 overhead: list[float]) -> Iterator[Task]:
     dtype = _dtype(torch, prec)
-    for m in GEMM_ROWS:
-        for n in GEMM_WIDTH:
-            def run(seconds: float, m: int = m, n: int = n) -> None:
-                a = torch.randn(m, n, device=dev, dtype=dtype)
-                w = torch.randn(n, n, device=dev, dtype=dtype)
-                t = timer(lambda: torch.mm(a, w), seconds)
-                net = max(t - overhead[0], t * 0.1)
-                out.setdefault("gemm", []).append([m, n, 2 * m * n * n / net])  # rows, width
+    pool: list[Any] = []  # one GEMM_STREAM_BYTES buffer the streamed weights are views of
 
-            yield Task(f"{dev} {prec} gemm {m}x{n}x{n}", run)
+    def weights(n: int, streamed: bool) -> Iterator[Any]:
+        """Endless n x n weights: one, cached, at many rows (compute-bound: the weight is
+        reused across rows); at few rows, views cycled over GEMM_STREAM_BYTES, so each
+        call reads its weight from memory."""
+        if not streamed:
+            return itertools.repeat(torch.empty(n, n, device=dev, dtype=dtype).uniform_())
+        if not pool:  # uniform_, not randn: filling 512 MiB with normals takes seconds
+            pool.append(torch.empty(GEMM_STREAM_BYTES // _itemsize(torch, dtype),
+                                    device=dev, dtype=dtype).uniform_())
+        buf = pool[0]
+        views = [buf[i * n * n:(i + 1) * n * n].view(n, n)
+                 for i in range(max(buf.numel() // (n * n), 1))]
+        return itertools.cycle(views)
+
+    points = [(m, n) for m in GEMM_ROWS for n in GEMM_WIDTH]
+    points += [(m, GEMM_STREAM_WIDTH) for m in GEMM_STREAM_ROWS]
+    for m, n in points:
+        def run(seconds: float, m: int = m, n: int = n) -> None:
+            a = torch.empty(m, n, device=dev, dtype=dtype).uniform_()
+            ws = weights(n, m in GEMM_STREAM_ROWS)
+            t = timer(lambda: torch.mm(a, next(ws)), seconds)
+            net = max(t - overhead[0], t * 0.1)
+            out.setdefault("gemm", []).append([m, n, 2 * m * n * n / net])  # rows, width
+            if (m, n) == points[-1]:
+                pool.clear()  # the last streamed point: free the buffer
+
+        yield Task(f"{dev} {prec} gemm {m}x{n}x{n}", run)
+
+
+def _itemsize(torch: Any, dtype: Any) -> int:
+    return torch.empty((), dtype=dtype).element_size()
 
 
 def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float]) -> Task:
@@ -344,9 +408,10 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
                     fresh(next(xgs)).backward(next(grads))
 
                 t_all = timer(both, seconds / 4)
-                # a difference of two timings: floored at 0.1 us when noise inverts it
+                # the forwards are differences of two timings: floored at 0.1 us when
+                # noise inverts them
                 net = [max(t_train - overhead[0], 1e-7),
-                       max(t_all - t_fwd - overhead[1], t_all * 0.1),
+                       max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, t_fwd * 0.1),
                        max(t_eval - overhead[0], 1e-7)]
                 if cls == "max_pool":  # window reads: outputs x 3x3 kernel
                     n = b * c * ((side + 1) // 2) ** 2 * 9

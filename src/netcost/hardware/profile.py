@@ -78,8 +78,9 @@ class Backend:
     threads: int
     memory_bytes: int
     # precision -> op class -> measured (x, y, achieved FLOP/s) points; classes gemm
-    # (x = rows, y = width), conv3x3, conv1x1, depthwise (x = output pixels, y = channel
-    # feature, see cost.time.shape_features), plus their "_bwd" (backward) surfaces
+    # (x = rows, y = width), conv3x3, conv1x1, depthwise, stem (x = output pixels, y =
+    # channel feature, see cost.time.shape_features), plus their "_bwd" (backward) and
+    # "_b8" (forward at batch 8) surfaces; a profile without "stem" reads conv3x3
     compute: Mapping[str, Mapping[str, tuple[tuple[float, float, float], ...]]]
     # (bytes moved per call, achieved bytes/s) of an elementwise op that allocates its output
     elementwise: Curve
