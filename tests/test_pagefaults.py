@@ -113,4 +113,20 @@ def test_inference_time_adds_fresh_pages_at_the_calibrated_cost():
         assert row.fresh_pages == n
         assert row.inference_s == pytest.approx(ref.inference_s + n * 1e-6)
         assert row.forward_s == ref.forward_s  # training steps: not modelled
-    assert sum(r.fresh_pages for r in with_pages.layers) == sum(pages.values())
+    assert with_pages.fresh_pages == sum(pages.values()) > 0
+    d = with_pages.to_dict()
+    assert d["fresh_pages"] == with_pages.fresh_pages
+    assert d["fresh_pages_s"] == pytest.approx(with_pages.fresh_pages * 1e-6)
+    assert without.to_dict()["fresh_pages"] == 0
+
+
+def test_report_names_the_fresh_pages():
+    from netcost.render.time import sections
+
+    class Fake:
+        batch = 1
+        time = {"device": "local-cpu", "iteration_s": 0.02, "inference_s": 0.01,
+                "fresh_pages": 2_500, "fresh_pages_s": 0.0025, "layers": []}
+
+    (section,) = sections(Fake())
+    assert ("  fresh pages (page faults)", "2,500 pages, 2.5 ms (25%)") in section.items

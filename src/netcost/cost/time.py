@@ -129,9 +129,21 @@ class TimeEstimate:
     bandwidth: float  # its memory roof, bytes/s
     layers: tuple[LayerTime, ...]
 
+    fresh_page_s: float = 0.0  # the calibrated cost of one fresh page (0: not modelled)
+
     @property
     def iteration_s(self) -> float:
         return self.forward_s + self.backward_s + self.optimizer_s
+
+    @property
+    def fresh_pages(self) -> int:
+        """4 KiB pages the inference forward maps in afresh (cost.pagefaults)."""
+        return sum(layer.fresh_pages for layer in self.layers)
+
+    @property
+    def fresh_pages_s(self) -> float:
+        """Their share of `inference_s`."""
+        return self.fresh_pages * self.fresh_page_s
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +153,7 @@ class TimeEstimate:
             "iteration_s": self.iteration_s, "forward_s": self.forward_s,
             "backward_s": self.backward_s, "optimizer_s": self.optimizer_s,
             "inference_s": self.inference_s,
+            "fresh_pages": self.fresh_pages, "fresh_pages_s": self.fresh_pages_s,
             "peak_flops": self.peak_flops, "bandwidth": self.bandwidth,
             "layers": [lt.to_dict() for lt in self.layers],
         }
@@ -539,7 +552,9 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
                    grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name])
         for layer in network.layers
     )
-    rows = _with_fresh_pages(network, rows, rates, batch=batch, precision=precision, amp=amp)
+    prof = rates.profile
+    per_page = prof.fresh_page_s if prof is not None and prof.backend == "cpu" else 0.0
+    rows = _with_fresh_pages(network, rows, per_page, batch=batch, precision=precision, amp=amp)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
     return TimeEstimate(
         device=dev.key, device_name=dev.name,
@@ -550,22 +565,17 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
         optimizer_s=opt,
         inference_s=sum(r.inference_s for r in rows),
         peak_flops=dev.peak(amp or precision), bandwidth=dev.bandwidth,
-        layers=rows,
+        layers=rows, fresh_page_s=per_page,
     )
 
 
-
-
-
-def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], rates: Rates, *,
+def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], per_page: float, *,
                       batch: int, precision: str, amp: str | None) -> tuple[LayerTime, ...]:
     """Inference times with each op's fresh pages at the calibrated cost of one. Training
-    steps are left as they are: the allocator replay matches the faults Linux counts for
-    inference (resnet18/50: none; densenet121, mobilenet_v2 within 15%) but not yet for a
-    step at batch 8, where tensors kept across steps (gradients, optimizer state) hold the
-    heap's top in place and the replay trims it too often."""
-    prof = rates.profile
-    per_page = prof.fresh_page_s if prof is not None and prof.backend == "cpu" else 0.0
+    steps leave them out: the replay follows the faults Linux counts for a batch-1 forward
+    (resnet18/50: 0 and 0; densenet121 7,464 against 6,473; mobilenet_v2 3,496 against
+    3,540) but not for a training step at batch 8 (resnet18: 29,700 against 4,171;
+    densenet121: 34,820 against 2,080), whose allocator state it does not yet reproduce."""
     if not per_page:
         return rows
     from .pagefaults import network_fresh_pages

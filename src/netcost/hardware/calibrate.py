@@ -82,9 +82,14 @@ class Timer:
         self.torch = torch
         self.cuda = device == "cuda"
 
-    def __call__(self, fn: Callable[[], Any], seconds: float, *, min_reps: int = 5,
-                 max_reps: int = 50) -> float:
+    def __call__(self, fn: Callable[..., Any], seconds: float, *, min_reps: int = 5,
+                 max_reps: int = 50, after: Callable[[], Any] | None = None) -> float:
+        """`after`: an op run (untimed) before each call, whose result `fn` takes - the
+        op's time as it follows another in a network, not the difference of two timings,
+        which noise can drive to nothing."""
         sync = self.torch.cuda.synchronize if self.cuda else (lambda: None)
+        if after is not None:
+            return self._after(fn, after, seconds, sync, min_reps, max_reps)
         # Warm-up: the first call's setup (kernel selection, allocation), then calls until
         # WARMUP_S has passed, so that the worker threads are awake and spinning as they
         # are between the back-to-back ops of a training step (a parallel region that has
@@ -105,8 +110,33 @@ class Timer:
             fn()
             sync()
             times.append(time.perf_counter() - start)
-        times.sort()
-        return statistics.median(times[: max(len(times) // 2, 1)])
+        return _lower_quartile(times)
+
+    def _after(self, fn: Callable[[Any], Any], after: Callable[[], Any], seconds: float,
+               sync: Callable[[], None], min_reps: int, max_reps: int) -> float:
+        start = time.perf_counter()
+        calls = 0
+        while calls < 2 or (calls < 200 and time.perf_counter() - start < WARMUP_S):
+            fn(after())
+            sync()
+            calls += 1
+        per_call = (time.perf_counter() - start) / calls
+        reps = int(min(max(seconds / max(per_call, 1e-7), min_reps), max_reps))
+        times: list[float] = []
+        for _ in range(reps):
+            arg = after()
+            sync()
+            begin = time.perf_counter()
+            fn(arg)
+            sync()
+            times.append(time.perf_counter() - begin)
+        return _lower_quartile(times)
+
+
+def _lower_quartile(times: list[float]) -> float:
+    """The median of the faster half."""
+    times = sorted(times)
+    return statistics.median(times[: max(len(times) // 2, 1)])
 
 
 def _dtype(torch: Any, precision: str) -> Any:
@@ -385,18 +415,17 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
                     op = op.to(dev)
                 # In a network the op reads what the op before it has just written, as that
                 # op's threads left it (a convolution's, here), not what its own previous
-                # call left in its cache: timed after a 1x1 convolution, less the
-                # convolution alone (measured: batch norm 49-87 us after a convolution
-                # where a loop over one tensor takes 8-24 us).
+                # call left in its cache: timed right after a 1x1 convolution (measured:
+                # batch norm 49-87 us after a convolution where a loop over one tensor
+                # takes 8-24 us).
                 producer = torch.nn.Conv2d(c, c, 1, bias=False).to(dev)
                 with torch.no_grad():
-                    t_producer = timer(lambda: producer(x), seconds / 6)
                     if hasattr(op, "train"):
                         op.train()
-                    t_train = timer(lambda: op(producer(x)), seconds / 6) - t_producer
+                    t_train = timer(op, seconds / 4, after=lambda: producer(x))
                     if hasattr(op, "eval"):
                         op.eval()
-                    t_eval = timer(lambda: op(producer(x)), seconds / 6) - t_producer
+                    t_eval = timer(op, seconds / 4, after=lambda: producer(x))
                 fresh = _pointwise_op(torch, cls, c, inplace=False)
                 if hasattr(fresh, "to"):
                     fresh = fresh.to(dev).train()
@@ -408,11 +437,9 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
                     fresh(next(xgs)).backward(next(grads))
 
                 t_all = timer(both, seconds / 4)
-                # the forwards are differences of two timings: floored at 0.1 us when
-                # noise inverts them
-                net = [max(t_train - overhead[0], 1e-7),
+                net = [max(t_train - overhead[0], t_train * 0.1),
                        max(t_all - t_fwd - overhead[1], (t_all - t_fwd) * 0.1, t_fwd * 0.1),
-                       max(t_eval - overhead[0], 1e-7)]
+                       max(t_eval - overhead[0], t_eval * 0.1)]
                 if cls == "max_pool":  # window reads: outputs x 3x3 kernel
                     n = b * c * ((side + 1) // 2) ** 2 * 9
                 elif cls == "avg_pool":  # outputs x 2x2 kernel

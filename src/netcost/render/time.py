@@ -47,6 +47,10 @@ def sections(report: Report) -> list[Section]:
             items.append((f"  {label}", f"{seconds(t[phase])} ({_share(t[phase], iteration)})"))
     if "inference_s" in t:
         items.append(("inference forward", seconds(t["inference_s"])))
+    if t.get("fresh_pages"):
+        items.append(("  fresh pages (page faults)", f"{t['fresh_pages']:,} pages, "
+                      f"{seconds(t.get('fresh_pages_s', 0.0))} "
+                      f"({_share(t.get('fresh_pages_s', 0.0), t.get('inference_s', 0.0))})"))
     layers = list(t.get("layers", []))
     if layers:
         items += _bound_items(layers)
