@@ -3,7 +3,9 @@
 Runs `netcost calibrate` (unless --no-calibrate), then for each torchvision model prints the
 predicted (netcost's time model on the device `local-cpu`) and measured (median of real
 steps after warm-up) time of a training step (SGD with momentum, foreach) at batch 8 and of
-an inference forward at batch 1, with the relative errors, their median and the worst.
+an inference forward at batch 1, with the relative errors, their median and the worst; and
+the fresh pages the inference forward is predicted to fault in (cost.pagefaults) beside the
+page faults Linux counts for it in this process.
 
     .venv/bin/python benchmarks/time_accuracy.py [--threads 2] [--models resnet18,vgg11]
 
@@ -30,6 +32,24 @@ def build(name: str):
 
     kwargs = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
     return getattr(torchvision.models, name)(weights=None, **kwargs)
+
+
+def faults_per_forward(model, batch: int, runs: int = 3) -> float:
+    """Page faults Linux counts (getrusage minor faults) per eval forward, after the timed
+    ones: what cost.pagefaults predicts as fresh pages."""
+    import resource
+
+    import torch
+
+    x = torch.randn(batch, 3, 224, 224)
+    model.eval()
+    with torch.no_grad():
+        model(x)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(runs):
+            model(x)
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    return (after - before) / runs
 
 
 def main() -> None:
@@ -61,24 +81,28 @@ def main() -> None:
               f"({args.threads} threads, torch {torch.__version__})")
     rows = []
     header = (f"{'model':<13} {'train pred':>11} {'train meas':>11} {'error':>7}   "
-              f"{'infer pred':>11} {'infer meas':>11} {'error':>7}")
+              f"{'infer pred':>11} {'infer meas':>11} {'error':>7}   "
+              f"{'pages pred':>10} {'faults meas':>11}")
     print(f"training step at batch {args.train_batch}, inference at batch "
-          f"{args.inference_batch}; times in ms")
+          f"{args.inference_batch}; times in ms; fresh pages (predicted) against the page "
+          "faults Linux counts, per inference forward")
     print(header)
     for name in args.models.split(","):
         model = build(name)
         network = netcost.load(model, input_shape=(1, 3, 224, 224))
         train = estimate(network, batch=args.train_batch, device="local-cpu").iteration_s
-        infer = estimate(network, batch=args.inference_batch, device="local-cpu").inference_s
+        inference = estimate(network, batch=args.inference_batch, device="local-cpu")
+        infer = inference.inference_s
         meas = time_steps(model, (3, 224, 224), batch=args.train_batch,
                           inference_batch=args.inference_batch, warmup=args.warmup,
                           repeats=args.repeats, groups=False)
+        faults = faults_per_forward(model, args.inference_batch)
         e_train = train / meas.iteration_s - 1
         e_infer = infer / meas.inference_s - 1
         rows.append((name, e_train, e_infer))
         print(f"{name:<13} {train * 1e3:>11.1f} {meas.iteration_s * 1e3:>11.1f} "
               f"{e_train:>+7.1%}   {infer * 1e3:>11.1f} {meas.inference_s * 1e3:>11.1f} "
-              f"{e_infer:>+7.1%}", flush=True)
+              f"{e_infer:>+7.1%}   {inference.fresh_pages:>10,} {faults:>11,.0f}", flush=True)
     errors = [abs(e) for _, a, b in rows for e in (a, b)]
     print(f"median |error| {statistics.median(errors):.1%}, worst {max(errors):.1%} "
           f"over {len(errors)} figures (target: median <= 10%, worst <= 25%)")
