@@ -5,7 +5,10 @@ predicted (netcost's time model on the device `local-cpu`) and measured (median 
 steps after warm-up) time of a training step (SGD with momentum, foreach) at batch 8 and of
 an inference forward at batch 1, with the relative errors, their median and the worst; and
 the fresh pages the inference forward is predicted to fault in (cost.pagefaults) beside the
-page faults Linux counts for it in this process.
+page faults Linux counts for it. Each model is measured in a fresh process, inference
+first: what an earlier model or a training step leaves in glibc's allocator changes whether
+a forward faults its memory in (densenet121: 7,379 faults and 71 ms per forward in a process
+that has only built it, 0 faults after three training steps).
 
     .venv/bin/python benchmarks/time_accuracy.py [--threads 2] [--models resnet18,vgg11]
 
@@ -21,7 +24,10 @@ other busy processes, ACTIVE (spinning) workers can instead stall an op for mill
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 MODELS = ("resnet18", "resnet50", "vgg11", "mobilenet_v2", "densenet121", "googlenet")
@@ -52,6 +58,32 @@ def faults_per_forward(model, batch: int, runs: int = 3) -> float:
     return (after - before) / runs
 
 
+def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
+    """Real times of one model in this process: faults per forward and inference first,
+    while the allocator holds only the model, then training (see measure.timing)."""
+    import torch
+
+    from netcost.measure.timing import time_steps
+
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    model = build(name)
+    faults = faults_per_forward(model, args.inference_batch)
+    meas = time_steps(model, (3, 224, 224), batch=args.train_batch,
+                      inference_batch=args.inference_batch, warmup=args.warmup,
+                      repeats=args.repeats, groups=False)
+    return {"iteration_s": meas.iteration_s, "inference_s": meas.inference_s,
+            "faults": faults}
+
+
+def measure_in_subprocess(name: str, argv: list[str]) -> dict[str, float]:
+    """Each model in a fresh process: what one model left in the allocator (raised glibc
+    thresholds, a fragmented heap) changes the next one's page faults."""
+    out = subprocess.run([sys.executable, __file__, *argv, "--measure-one", name],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=",".join(MODELS))
@@ -62,17 +94,22 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--budget", type=float, default=45.0, help="calibration seconds")
     ap.add_argument("--no-calibrate", action="store_true", help="use the saved profile")
+    ap.add_argument("--measure-one", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.measure_one:
+        print(json.dumps(measure(args.measure_one, args)))
+        return
+    passed = [f"--threads={args.threads}", f"--train-batch={args.train_batch}",
+              f"--inference-batch={args.inference_batch}", f"--repeats={args.repeats}",
+              f"--warmup={args.warmup}"]
 
     import torch
 
-    torch.manual_seed(0)
     torch.set_num_threads(args.threads)
 
     import netcost
     from netcost.cost.time import estimate
     from netcost.hardware.calibrate import calibrate
-    from netcost.measure.timing import time_steps
 
     if not args.no_calibrate:
         start = time.perf_counter()
@@ -88,21 +125,18 @@ def main() -> None:
           "faults Linux counts, per inference forward")
     print(header)
     for name in args.models.split(","):
-        model = build(name)
-        network = netcost.load(model, input_shape=(1, 3, 224, 224))
+        network = netcost.load(build(name), input_shape=(1, 3, 224, 224))
         train = estimate(network, batch=args.train_batch, device="local-cpu").iteration_s
         inference = estimate(network, batch=args.inference_batch, device="local-cpu")
         infer = inference.inference_s
-        meas = time_steps(model, (3, 224, 224), batch=args.train_batch,
-                          inference_batch=args.inference_batch, warmup=args.warmup,
-                          repeats=args.repeats, groups=False)
-        faults = faults_per_forward(model, args.inference_batch)
-        e_train = train / meas.iteration_s - 1
-        e_infer = infer / meas.inference_s - 1
+        meas = measure_in_subprocess(name, passed)
+        e_train = train / meas["iteration_s"] - 1
+        e_infer = infer / meas["inference_s"] - 1
         rows.append((name, e_train, e_infer))
-        print(f"{name:<13} {train * 1e3:>11.1f} {meas.iteration_s * 1e3:>11.1f} "
-              f"{e_train:>+7.1%}   {infer * 1e3:>11.1f} {meas.inference_s * 1e3:>11.1f} "
-              f"{e_infer:>+7.1%}   {inference.fresh_pages:>10,} {faults:>11,.0f}", flush=True)
+        print(f"{name:<13} {train * 1e3:>11.1f} {meas['iteration_s'] * 1e3:>11.1f} "
+              f"{e_train:>+7.1%}   {infer * 1e3:>11.1f} {meas['inference_s'] * 1e3:>11.1f} "
+              f"{e_infer:>+7.1%}   {inference.fresh_pages:>10,} {meas['faults']:>11,.0f}",
+              flush=True)
     errors = [abs(e) for _, a, b in rows for e in (a, b)]
     print(f"median |error| {statistics.median(errors):.1%}, worst {max(errors):.1%} "
           f"over {len(errors)} figures (target: median <= 10%, worst <= 25%)")

@@ -133,7 +133,11 @@ def time_steps(model: Any, input_shape: tuple[int, ...], *, batch: int,
                device: str = "cpu", warmup: int = 2, repeats: int = MIN_REPEATS,
                groups: bool = True, classes: int | None = None) -> Timing:
     """Median times of real training iterations at `batch` and inference forwards at
-    `inference_batch` (default: the same). `input_shape` is per sample (C, H, W)."""
+    `inference_batch` (default: the same). `input_shape` is per sample (C, H, W).
+    Inference is timed first, while the allocator holds only what building the model left
+    (as in a process that serves the model): training's large tensors raise glibc's mmap
+    and trim thresholds, after which the forward no longer faults its memory in afresh
+    (see cost.pagefaults)."""
     torch = _torch()
     if repeats < MIN_REPEATS:
         raise InvalidArgument(f"repeats must be at least {MIN_REPEATS}, got {repeats}")
@@ -142,6 +146,9 @@ def time_steps(model: Any, input_shape: tuple[int, ...], *, batch: int,
             raise InvalidArgument(f"{what} must be a positive integer, got {value!r}")
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     model = model.to(device)
+    ib = inference_batch or batch
+    inference_s = time_inference(model, input_shape, batch=ib, device=device, warmup=warmup,
+                                 repeats=repeats)
     opt = make_optimizer(torch, [p for p in model.parameters() if p.requires_grad], optimizer)
     x = torch.randn(batch, *input_shape, device=device)
 
@@ -184,9 +191,6 @@ def time_steps(model: Any, input_shape: tuple[int, ...], *, batch: int,
     group_times = clock.medians() if clock else {}
     if clock:
         clock.remove()
-    ib = inference_batch or batch
-    inference_s = time_inference(model, input_shape, batch=ib, device=device, warmup=warmup,
-                                 repeats=repeats)
     med = {k: statistics.median(v) for k, v in phases.items()}
     return Timing(device=device, batch=batch, repeats=repeats, iteration_s=med["iteration"],
                   forward_s=med["forward"], backward_s=med["backward"],
