@@ -2,7 +2,7 @@
 
 Each layer (one framework op) takes
 
-    time = max(compute time, memory time) + dispatch overhead
+    time = max(compute time, memory time) + dispatch overhead [+ cold reads + fresh pages]
 
 - compute time: its FLOPs (2 per MAC) at the throughput *its shape* achieves. On the
   calibrated device `local` that throughput is interpolated from the measured curves: GEMM
@@ -17,7 +17,8 @@ Each layer (one framework op) takes
   bandwidth). On the calibrated device, the memory-bound classes that dominate CNNs -
   batch norm, in-place activations, pooling, in-place add, concat - are read from their
   own measured curves (forward in training mode, backward, eval), as nn-Meter does per
-  kernel type: their passes over memory, reductions and index bookkeeping are in them.
+  kernel type: their passes over memory, reductions and index bookkeeping are in them, and
+  (forward) what it costs to read an input a convolution's threads have just written.
 - overhead: the measured cost of dispatching one tiny op (and of its autograd node).
 - fresh pages (calibrated CPU device, inference): the pages of memory the op writes that
   glibc's allocator has just mapped, at the calibrated cost of a page fault (see
@@ -26,9 +27,9 @@ Each layer (one framework op) takes
 - cold reads (calibrated device): a layer's weights, and inputs written before the two
   layers just ahead of it (skip connections, concatenated features), are fetched from
   memory no cache holds, at the calibrated cold-read bandwidth, added to its time (the
-  per-op rates are timed in loops that find their operands cached). A memory-bound layer
-  already streams those bytes: only the excess is added; a matrix product's surface
-  already streams its weight.
+  per-op rates are timed in loops that find their operands cached; a memory-bound class
+  is timed right after a convolution that writes its input, which it then finds cached).
+  A matrix product's surface already streams its weight.
 
 Backward: a layer with MACs computes one product per gradient it needs (input gradient
 when its input depends on a parameter, weight gradient when it has parameters). A layer

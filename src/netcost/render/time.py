@@ -56,6 +56,8 @@ def sections(report: Report) -> list[Section]:
         items += _bound_items(layers)
         items.append(("slowest layers (forward + backward)", ""))
         items += _slowest(layers)
-    notes = ("each layer: max(compute time, memory time) + dispatch overhead; "
+    extra = (" + cold reads + fresh pages (inference)" if t.get("method") == "calibrated"
+             else "")
+    notes = (f"each layer: max(compute time, memory time) + dispatch overhead{extra}; "
              f"method: {t.get('method', '?')}",)
     return [Section(title, tuple(items), notes)]
