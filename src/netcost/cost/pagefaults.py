@@ -4,10 +4,15 @@ PyTorch's CPU tensors come from glibc's malloc. A small request is carved from t
 memory the process already holds; a large one (at or above the *mmap threshold*) is a fresh
 mapping, and the heap itself gives memory back when its free top grows past the *trim
 threshold*. Either way the next op that writes there takes a page fault per 4 KiB page,
-and the kernel zeroes each page: on the machine this was written on, about a microsecond a
-page, so a network that keeps mapping memory (densenet121 at batch 1: 6,473 faults per
-forward) spends a sixth of its time there, and one whose tensors settle (the ResNets: 0)
-none. Calibrated op timings never see it: a loop reuses the same memory.
+and the kernel zeroes each page: on the machine this was written on, 1.2-1.7 us a page, so
+a network that keeps mapping memory (densenet121 at batch 1: 7,000-14,000 faults per forward,
+71 ms against 60-63 ms with glibc told to keep its memory) spends a sixth of its time there,
+and one whose tensors settle (the ResNets: none) nothing. Calibrated op timings never see
+it: a loop reuses the same memory.
+
+What is modelled is a process that runs this one workload over and over from glibc's initial
+state, a server: what else the process ran changes the answer (after three training steps
+at batch 8, whose large tensors raise the thresholds, densenet121's forward faults nothing).
 
 This module replays the memory walk's allocations (cost.memory.allocation_log) through a
 model of glibc's main arena, over a few iterations until it reaches its steady state, and
