@@ -227,6 +227,7 @@ def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
     assert all(v > 0 for pts in cpu.compute["fp32"].values() for *_, v in pts)
     assert cpu.overhead_s > 0 and cpu.stream["triad"] > 0 and cpu.stream["cold_read"] > 0
     assert cpu.bandwidth() == max(cpu.stream["copy"], cpu.stream["triad"])  # cold: no roof
+    assert cpu.fresh_page_s > 0  # a fresh page costs a fault: microseconds, never nothing
     import netcost
 
     report = netcost.analyze("resnet18")  # calibrated: the time section appears by default
@@ -342,3 +343,23 @@ def test_a_backward_timed_below_its_forward_is_floored_not_infinite(tiny_grid, m
     macs = tiny_grid.conv_macs("conv3x3", 196, 16, backward=True)
     # another process stalled the forward: the backward counts as a tenth of it
     assert out["conv3x3_bwd"][0][2] == pytest.approx(4 * macs / 2e-4)
+
+
+def test_timer_after_times_only_the_op_on_what_its_producer_returns(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from netcost.hardware import calibrate
+
+    clock = iter(range(10_000))
+    monkeypatch.setattr(calibrate.time, "perf_counter", lambda: float(next(clock)))
+    made, seen = [], []
+
+    def producer():  # untimed: reads no clock
+        made.append(len(made))
+        return made[-1]
+
+    def op(x):  # timed: one tick of the fake clock passes between begin and end
+        seen.append(x)
+
+    t = calibrate.Timer(torch, "cpu")(op, 1.0, min_reps=5, max_reps=5, after=producer)
+    assert t == 1.0
+    assert seen == made  # each call got the producer's own result
