@@ -88,8 +88,15 @@ class Timer:
         op's time as it follows another in a network, not the difference of two timings,
         which noise can drive to nothing."""
         sync = self.torch.cuda.synchronize if self.cuda else (lambda: None)
-        if after is not None:
-            return self._after(fn, after, seconds, sync, min_reps, max_reps)
+
+        def call() -> float:
+            args = (after(),) if after is not None else ()
+            sync()
+            begin = time.perf_counter()
+            fn(*args)
+            sync()
+            return time.perf_counter() - begin
+
         # Warm-up: the first call's setup (kernel selection, allocation), then calls until
         # WARMUP_S has passed, so that the worker threads are awake and spinning as they
         # are between the back-to-back ops of a training step (a parallel region that has
@@ -97,46 +104,14 @@ class Timer:
         start = time.perf_counter()
         calls = 0
         while calls < 2 or (calls < 200 and time.perf_counter() - start < WARMUP_S):
-            fn()
-            sync()
+            call()
             calls += 1
         per_call = (time.perf_counter() - start) / calls
         reps = int(min(max(seconds / max(per_call, 1e-7), min_reps), max_reps))
         if per_call * min_reps > 4 * seconds:  # a slow call: a few repeats only
             reps = 2
-        times: list[float] = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            fn()
-            sync()
-            times.append(time.perf_counter() - start)
-        return _lower_quartile(times)
-
-    def _after(self, fn: Callable[[Any], Any], after: Callable[[], Any], seconds: float,
-               sync: Callable[[], None], min_reps: int, max_reps: int) -> float:
-        start = time.perf_counter()
-        calls = 0
-        while calls < 2 or (calls < 200 and time.perf_counter() - start < WARMUP_S):
-            fn(after())
-            sync()
-            calls += 1
-        per_call = (time.perf_counter() - start) / calls
-        reps = int(min(max(seconds / max(per_call, 1e-7), min_reps), max_reps))
-        times: list[float] = []
-        for _ in range(reps):
-            arg = after()
-            sync()
-            begin = time.perf_counter()
-            fn(arg)
-            sync()
-            times.append(time.perf_counter() - begin)
-        return _lower_quartile(times)
-
-
-def _lower_quartile(times: list[float]) -> float:
-    """The median of the faster half."""
-    times = sorted(times)
-    return statistics.median(times[: max(len(times) // 2, 1)])
+        times = sorted(call() for _ in range(reps))
+        return statistics.median(times[: max(len(times) // 2, 1)])
 
 
 def _dtype(torch: Any, precision: str) -> Any:
