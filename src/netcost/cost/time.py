@@ -294,6 +294,12 @@ class Rates:
         prof = self.profile
         return prof.stream.get("cold_read") if prof is not None else None
 
+    @property
+    def fresh_page_s(self) -> float:
+        """Seconds per fresh page an op writes (calibrated CPU only; 0: no term)."""
+        prof = self.profile
+        return prof.fresh_page_s if prof is not None and prof.backend == "cpu" else 0.0
+
     def cold(self, nbytes: float) -> float:
         """Seconds to fetch `nbytes` that no cache holds, on top of the op's own time."""
         bw = self.cold_bandwidth
@@ -553,8 +559,7 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
                    grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name])
         for layer in network.layers
     )
-    prof = rates.profile
-    per_page = prof.fresh_page_s if prof is not None and prof.backend == "cpu" else 0.0
+    per_page = rates.fresh_page_s
     rows = _with_fresh_pages(network, rows, per_page, batch=batch, precision=precision, amp=amp)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
     return TimeEstimate(

@@ -242,7 +242,7 @@ def _gemm_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
         if not streamed:
             return itertools.repeat(torch.empty(n, n, device=dev, dtype=dtype).uniform_())
         if not pool:  # uniform_, not randn: filling 512 MiB with normals takes seconds
-            pool.append(torch.empty(GEMM_STREAM_BYTES // _itemsize(torch, dtype),
+            pool.append(torch.empty(GEMM_STREAM_BYTES // dtype.itemsize,
                                     device=dev, dtype=dtype).uniform_())
         buf = pool[0]
         views = [buf[i * n * n:(i + 1) * n * n].view(n, n)
@@ -262,10 +262,6 @@ def _gemm_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                 pool.clear()  # the last streamed point: free the buffer
 
         yield Task(f"{dev} {prec} gemm {m}x{n}x{n}", run)
-
-
-def _itemsize(torch: Any, dtype: Any) -> int:
-    return torch.empty((), dtype=dtype).element_size()
 
 
 def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float]) -> Task:
