@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from cli_helpers import run as run_netcost
+from cli_helpers import run_fresh
 
 from netcost.cost.counts import count
 from netcost.ir import NetworkBuilder
@@ -184,10 +185,6 @@ def test_console_script_no_traceback_and_no_torch():
                           "--kernel", "5", "--filters", "6"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and bad.stderr.startswith("error:")
-    probe = ("import sys; from netcost.cli import main\n"
-             "try:\n    main(['layer', 'fc', '--in', '4096', '--out', '1000'])\n"
-             "except SystemExit:\n    pass\n"
-             "assert 'torch' not in sys.modules, 'torch imported'\n")
-    ok = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    assert "4,097,000" in ok.stdout
+    code, out, imported = run_fresh("layer", "fc", "--in", "4096", "--out", "1000")
+    assert code == 0 and "torch" not in imported
+    assert "4,097,000" in out

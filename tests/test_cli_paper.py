@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from cli_helpers import run
+from cli_helpers import run, run_fresh
 
 
 def test_googlenet_table(capsys):
@@ -66,9 +64,5 @@ def test_bad_format_exits_2(capsys):
 
 
 def test_no_torch_import():
-    code = ("import sys; from netcost.cli import main\n"
-            "try:\n    main(['paper', 'googlenet'])\n"
-            "except SystemExit:\n    pass\n"
-            "print('torch' in sys.modules, file=sys.stderr)")
-    ok = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert ok.returncode == 0 and ok.stderr.strip() == "False"
+    _, _, imported = run_fresh("paper", "googlenet")
+    assert "torch" not in imported

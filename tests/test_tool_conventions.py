@@ -11,12 +11,10 @@ import contextlib
 import io
 import json
 import logging
-import subprocess
-import sys
 import warnings
 
 import pytest
-from cli_helpers import run
+from cli_helpers import run, run_fresh
 
 from netcost.cost.conventions import (
     CONVENTIONS,
@@ -370,9 +368,5 @@ def test_bad_input_is_one_sentence_and_exit_2(capsys, args, message):
 
 
 def test_tools_on_a_zoo_model_imports_no_torch():
-    code = ("import sys; from netcost.cli import main\n"
-            "try:\n    main(['tools', 'resnet18', '--format', 'json'])\n"
-            "except SystemExit as e:\n    assert e.code == 0\n"
-            "assert 'torch' not in sys.modules, 'torch imported'\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    code, _, imported = run_fresh("tools", "resnet18", "--format", "json")
+    assert code == 0 and "torch" not in imported
