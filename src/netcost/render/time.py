@@ -56,8 +56,9 @@ def sections(report: Report) -> list[Section]:
         items += _bound_items(layers)
         items.append(("slowest layers (forward + backward)", ""))
         items += _slowest(layers)
-    extra = (" + cold reads + fresh pages (inference)" if t.get("method") == "calibrated"
-             else "")
+    extra = " + cold reads" if t.get("method") == "calibrated" else ""
+    if t.get("fresh_pages"):  # charged on a calibrated CPU only
+        extra += " + fresh pages (inference)"
     notes = (f"each layer: max(compute time, memory time) + dispatch overhead{extra}; "
              f"method: {t.get('method', '?')}",)
     return [Section(title, tuple(items), notes)]
