@@ -12,7 +12,7 @@ import pytest
 from cli_helpers import run
 
 from netcost.errors import NetcostError, UnknownDevice
-from netcost.hardware import catalogue, profile
+from netcost.hardware import calibrate, catalogue, profile
 from netcost.hardware.catalogue import DeviceFileError, get_device, parse
 
 GOOD = """\
@@ -228,6 +228,8 @@ def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
     assert cpu.overhead_s > 0 and cpu.stream["triad"] > 0 and cpu.stream["cold_read"] > 0
     assert cpu.bandwidth() == max(cpu.stream["copy"], cpu.stream["triad"])  # cold: no roof
     assert cpu.fresh_page_s > 0  # a fresh page costs a fault: microseconds, never nothing
+    assert set(cpu.cold_start_s) == {"conv", "gemm", "other", *calibrate.POINTWISE}
+    assert all(v >= 0 for v in cpu.cold_start_s.values()) and cpu.cache_bytes >= 2**15
     import netcost
 
     report = netcost.analyze("resnet18")  # calibrated: the time section appears by default

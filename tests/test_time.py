@@ -307,3 +307,43 @@ def test_a_large_linear_at_one_row_reads_the_streamed_weight_point():
     gemm = ((1, 4096, 6e10), (1, 8192, 2e10), (64, 4096, 3e11))
     t = tm.estimate(b.build(), batch=1, device=_local({"gemm": gemm})).layers[0]
     assert t.compute_s == pytest.approx(2 * 25088 * 4096 / 2e10)
+
+
+def test_each_op_pays_its_groups_calibrated_cold_start_in_its_forward():
+    starts = {"conv": 30e-6, "gemm": 20e-6, "relu": 5e-6, "other": 3e-6}
+    dev = _local({"gemm": ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11)),
+                  "conv3x3": ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))})
+    cold = replace(dev, profile=replace(dev.profile, cold_start_s=starts,
+                                        cache_bytes=2**21))
+    b = NetworkBuilder("groups", (16, 8, 8))
+    x = b.add("conv2d", b.input, "conv", out_channels=16, kernel=3, padding=1)
+    x = b.add("relu", x, "relu", inplace=True)
+    x = b.add("sigmoid", x, "sig")  # out of place: no class of its own, "other"
+    x = b.add("flatten", x, "flat")  # a view: dispatch only, no kernel to start
+    b.add("linear", x, "fc", out_features=10)
+    net = b.build()
+    est, ref = tm.estimate(net, batch=2, device=cold), tm.estimate(net, batch=2, device=dev)
+    want = {"conv": 30e-6, "relu": 5e-6, "sig": 3e-6, "flat": 0.0, "fc": 20e-6}
+    for row, base in zip(est.layers, ref.layers, strict=True):
+        assert row.cold_start_s == pytest.approx(want[row.name])
+        assert row.inference_s - base.inference_s == pytest.approx(want[row.name])
+        assert row.forward_s - base.forward_s == pytest.approx(want[row.name])
+        assert row.backward_s == base.backward_s  # not measured for backward kernels
+    assert est.to_dict()["cold_start_s"] == pytest.approx(sum(want.values()))
+    assert ref.cold_start_s == 0.0
+    # a CUDA profile: kernels launch asynchronously, no host-side term
+    gpu = replace(cold, profile=replace(cold.profile, backend="cuda"))
+    assert tm.estimate(net, batch=2, device=gpu).cold_start_s == 0.0
+
+
+def test_report_names_the_cold_starts():
+    from netcost.render.time import sections
+
+    class Fake:
+        batch = 1
+        time = {"device": "local-cpu", "method": "calibrated", "iteration_s": 0.02,
+                "inference_s": 0.01, "cold_start_s": 0.002, "layers": []}
+
+    (section,) = sections(Fake())
+    assert ("  cold starts (op state refetched)", "2.0 ms (20%)") in section.items
+    assert "cold start (forward)" in section.notes[0]

@@ -2,7 +2,8 @@
 
 Each layer (one framework op) takes
 
-    time = max(compute time, memory time) + dispatch overhead [+ cold reads + fresh pages]
+    time = max(compute time, memory time) + dispatch overhead
+           [+ cold reads + fresh pages + cold start]
 
 - compute time: its FLOPs (2 per MAC) at the throughput *its shape* achieves. On the
   calibrated device `local` that throughput is interpolated from the measured curves: GEMM
@@ -24,6 +25,14 @@ Each layer (one framework op) takes
   glibc's allocator has just mapped, at the calibrated cost of a page fault (see
   cost.pagefaults: a replay of the allocations through a model of glibc's heap). A loop
   that calibrates an op reuses its memory and never sees them; a network may.
+- cold start (calibrated CPU): what an op takes beyond its loop time when its code, the
+  interpreter's and dispatcher's state and its module's bookkeeping have to come back from
+  the shared cache, per op group (conv, GEMM, each memory-bound class, other), measured
+  after a sweep over four private caches. In a network every op pays it: the ops between
+  two of a kind stream more than a core's private cache, or touch enough other code and
+  tensors (measured on a 2-core VM: inside densenet121's dense layers, where each op moves
+  150-500 KB, each op took 6-37 us more than in a loop; batch norm on 1x64x7x7 took 10 us
+  in a loop and 1, 9, 32 and 69 us more after copies over 1, 2, 4 and 8 caches).
 - cold reads (calibrated device): a layer's weights, and inputs written before the two
   layers just ahead of it (skip connections, concatenated features), are fetched from
   memory no cache holds, at the calibrated cold-read bandwidth, added to its time (the
@@ -99,6 +108,7 @@ class LayerTime:
     throughput: float  # FLOP/s its shape achieves forward (0 for layers without MACs)
     bound: str  # "compute" | "memory" | "overhead"
     fresh_pages: int = 0  # 4 KiB pages its inference forward maps in (cost.pagefaults)
+    cold_start_s: float = 0.0  # its forward's cold start, in forward_s and inference_s
 
     @property
     def intensity(self) -> float:
@@ -146,6 +156,11 @@ class TimeEstimate:
         """Their share of `inference_s`."""
         return self.fresh_pages * self.fresh_page_s
 
+    @property
+    def cold_start_s(self) -> float:
+        """The ops' cold starts: their share of `forward_s` and of `inference_s`."""
+        return sum(layer.cold_start_s for layer in self.layers)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "device": self.device, "device_name": self.device_name, "method": self.method,
@@ -155,6 +170,7 @@ class TimeEstimate:
             "backward_s": self.backward_s, "optimizer_s": self.optimizer_s,
             "inference_s": self.inference_s,
             "fresh_pages": self.fresh_pages, "fresh_pages_s": self.fresh_pages_s,
+            "cold_start_s": self.cold_start_s,
             "peak_flops": self.peak_flops, "bandwidth": self.bandwidth,
             "layers": [lt.to_dict() for lt in self.layers],
         }
@@ -300,6 +316,14 @@ class Rates:
         prof = self.profile
         return prof.fresh_page_s if prof is not None and prof.backend == "cpu" else 0.0
 
+    def cold_start(self, group: str) -> float:
+        """Seconds an op of `group` takes beyond its loop time in a network (calibrated CPU
+        only; 0: no term)."""
+        prof = self.profile
+        if prof is None or prof.backend != "cpu" or not prof.cold_start_s:
+            return 0.0
+        return prof.cold_start_s.get(group, prof.cold_start_s.get("other", 0.0))
+
     def cold(self, nbytes: float) -> float:
         """Seconds to fetch `nbytes` that no cache holds, on top of the op's own time."""
         bw = self.cold_bandwidth
@@ -351,6 +375,14 @@ def pointwise_class(layer: Layer) -> tuple[str, int] | None:
     if kind in ("concat", "cat"):
         return "cat", layer.output_numel // 2  # measured as cat([x, x]): output = 2 x input
     return None
+
+
+def cold_start_group(layer: Layer) -> str:
+    """The op group whose calibrated cold start a layer pays (calibrate._cold_start_ops)."""
+    if layer.cost.macs:
+        return "gemm" if _gemm(layer) else "conv"
+    found = pointwise_class(layer)
+    return found[0] if found else "other"
 
 
 def _is_norm(kind: str) -> bool:
@@ -559,6 +591,8 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
                    grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name])
         for layer in network.layers
     )
+    rows = tuple(_with_cold_start(layer, row, rates)
+                 for layer, row in zip(network.layers, rows, strict=True))
     per_page = rates.fresh_page_s
     rows = _with_fresh_pages(network, rows, per_page, batch=batch, precision=precision, amp=amp)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
@@ -573,6 +607,16 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
         peak_flops=dev.peak(amp or precision), bandwidth=dev.bandwidth,
         layers=rows, fresh_page_s=per_page,
     )
+
+
+def _with_cold_start(layer: Layer, row: LayerTime, rates: Rates) -> LayerTime:
+    """The forward's cold start of an op that runs a kernel (a view dispatches only). The
+    backward leaves it out: calibrate times backward kernels, not their cold starts."""
+    extra = rates.cold_start(cold_start_group(layer)) if row.bound != "overhead" else 0.0
+    if not extra:
+        return row
+    return replace(row, forward_s=row.forward_s + extra, inference_s=row.inference_s + extra,
+                   cold_start_s=extra)
 
 
 def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], per_page: float, *,

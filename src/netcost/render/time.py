@@ -51,6 +51,9 @@ def sections(report: Report) -> list[Section]:
         items.append(("  fresh pages (page faults)", f"{t['fresh_pages']:,} pages, "
                       f"{seconds(t.get('fresh_pages_s', 0.0))} "
                       f"({_share(t.get('fresh_pages_s', 0.0), t.get('inference_s', 0.0))})"))
+    if t.get("cold_start_s"):
+        items.append(("  cold starts (op state refetched)", f"{seconds(t['cold_start_s'])} "
+                      f"({_share(t['cold_start_s'], t.get('inference_s', 0.0))})"))
     layers = list(t.get("layers", []))
     if layers:
         items += _bound_items(layers)
@@ -59,6 +62,8 @@ def sections(report: Report) -> list[Section]:
     extra = " + cold reads" if t.get("method") == "calibrated" else ""
     if t.get("fresh_pages"):  # charged on a calibrated CPU only
         extra += " + fresh pages (inference)"
+    if t.get("cold_start_s"):  # charged on a calibrated CPU only
+        extra += " + cold start (forward)"
     notes = (f"each layer: max(compute time, memory time) + dispatch overhead{extra}; "
              f"method: {t.get('method', '?')}",)
     return [Section(title, tuple(items), notes)]
