@@ -5,7 +5,7 @@ predicted (netcost's time model on the device `local-cpu`) and measured (median 
 steps after warm-up) time of a training step (SGD with momentum, foreach) at batch 8 and of
 an inference forward at batch 1, with the relative errors, their median and the worst; and
 the fresh pages the inference forward is predicted to fault in (cost.pagefaults) beside the
-page faults Linux counts for it. Each model is measured in a fresh process, inference
+page faults Linux counts for it, and the same for a training step. Each model is measured in a fresh process, inference
 first: what an earlier model or a training step leaves in glibc's allocator changes whether
 a forward faults its memory in (densenet121: 7,379 faults and 71 ms per forward in a process
 that has only built it, 0 faults after three training steps).
@@ -58,6 +58,30 @@ def faults_per_forward(model, batch: int, runs: int = 3) -> float:
     return (after - before) / runs
 
 
+def faults_per_step(model, batch: int, runs: int = 3) -> float:
+    """Page faults per training step (SGD with momentum, as measured), after two steps that
+    create the optimizer state: what cost.pagefaults predicts for a step."""
+    import resource
+
+    import torch
+
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, foreach=True)
+    x, y = torch.randn(batch, 3, 224, 224), torch.randint(0, 1000, (batch,))
+    model.train()
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    step()
+    step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(runs):
+        step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / runs
+
+
 def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
     """Real times of one model in this process: faults per forward and inference first,
     while the allocator holds only the model, then training (see measure.timing)."""
@@ -73,7 +97,7 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
                       inference_batch=args.inference_batch, warmup=args.warmup,
                       repeats=args.repeats, groups=False)
     return {"iteration_s": meas.iteration_s, "inference_s": meas.inference_s,
-            "faults": faults}
+            "faults": faults, "step_faults": faults_per_step(model, args.train_batch)}
 
 
 def measure_in_subprocess(name: str, argv: list[str]) -> dict[str, float]:
@@ -119,14 +143,15 @@ def main() -> None:
     rows = []
     header = (f"{'model':<13} {'train pred':>11} {'train meas':>11} {'error':>7}   "
               f"{'infer pred':>11} {'infer meas':>11} {'error':>7}   "
-              f"{'pages pred':>10} {'faults meas':>11}")
+              f"{'pages pred':>10} {'faults meas':>11}   {'step pages':>10} {'step faults':>11}")
     print(f"training step at batch {args.train_batch}, inference at batch "
           f"{args.inference_batch}; times in ms; fresh pages (predicted) against the page "
-          "faults Linux counts, per inference forward")
+          "faults Linux counts, per inference forward and per training step")
     print(header)
     for name in args.models.split(","):
         network = netcost.load(build(name), input_shape=(1, 3, 224, 224))
-        train = estimate(network, batch=args.train_batch, device="local-cpu").iteration_s
+        step = estimate(network, batch=args.train_batch, device="local-cpu")
+        train = step.iteration_s
         inference = estimate(network, batch=args.inference_batch, device="local-cpu")
         infer = inference.inference_s
         meas = measure_in_subprocess(name, passed)
@@ -135,7 +160,8 @@ def main() -> None:
         rows.append((name, e_train, e_infer))
         print(f"{name:<13} {train * 1e3:>11.1f} {meas['iteration_s'] * 1e3:>11.1f} "
               f"{e_train:>+7.1%}   {infer * 1e3:>11.1f} {meas['inference_s'] * 1e3:>11.1f} "
-              f"{e_infer:>+7.1%}   {inference.fresh_pages:>10,} {meas['faults']:>11,.0f}",
+              f"{e_infer:>+7.1%}   {inference.fresh_pages:>10,} {meas['faults']:>11,.0f}   "
+              f"{step.step_fresh_pages:>10,} {meas['step_faults']:>11,.0f}",
               flush=True)
     errors = [abs(e) for _, a, b in rows for e in (a, b)]
     print(f"median |error| {statistics.median(errors):.1%}, worst {max(errors):.1%} "

@@ -90,7 +90,7 @@ def test_allocation_log_keeps_optimizer_state_and_carries_gradients():
         i for i, e in enumerate(log) if e[0] == "keep")
 
 
-def test_inference_time_adds_fresh_pages_at_the_calibrated_cost():
+def test_fresh_pages_add_at_the_calibrated_cost():
     pts = ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))
     backend = Backend(backend="cpu", name="test", threads=1, memory_bytes=2**33,
                       compute={"fp32": {"gemm": pts, "conv3x3": pts}},
@@ -105,18 +105,28 @@ def test_inference_time_adds_fresh_pages_at_the_calibrated_cost():
     x = b.add("conv2d", b.input, "c1", out_channels=64, kernel=3, padding=1)
     b.add("conv2d", x, "c2", out_channels=64, kernel=3, padding=1)
     net = b.build()
-    with_pages = tm.estimate(net, batch=1, device=device(backend))
-    without = tm.estimate(net, batch=1, device=device(replace(backend, fresh_page_s=0.0)))
-    pages = pf.network_fresh_pages(net, batch=1, training=False)
+    with_pages = tm.estimate(net, batch=16, device=device(backend))
+    without = tm.estimate(net, batch=16, device=device(replace(backend, fresh_page_s=0.0)))
+    pages = pf.network_fresh_pages(net, batch=16, training=False)
+    step = pf.network_fresh_pages(net, batch=16, training=True)
     for row, ref in zip(with_pages.layers, without.layers, strict=True):
         n = pages.get(f"forward: {row.name}", 0)
+        fwd, bwd = step.get(f"forward: {row.name}", 0), step.get(f"backward: {row.name}", 0)
         assert row.fresh_pages == n
         assert row.inference_s == pytest.approx(ref.inference_s + n * 1e-6)
-        assert row.forward_s == ref.forward_s  # training steps: not modelled
+        assert row.forward_s == pytest.approx(ref.forward_s + fwd * 1e-6)
+        assert row.backward_s == pytest.approx(ref.backward_s + bwd * 1e-6)
+        assert row.step_fresh_pages == fwd + bwd
+    assert with_pages.optimizer_s == pytest.approx(
+        without.optimizer_s + step.get("optimizer step", 0) * 1e-6)
     assert with_pages.fresh_pages == sum(pages.values()) > 0
+    assert with_pages.step_fresh_pages == sum(
+        v for k, v in step.items() if k.startswith(("forward", "backward"))) > 0
     d = with_pages.to_dict()
     assert d["fresh_pages"] == with_pages.fresh_pages
     assert d["fresh_pages_s"] == pytest.approx(with_pages.fresh_pages * 1e-6)
+    assert d["step_fresh_pages"] == with_pages.step_fresh_pages
+    assert d["step_fresh_pages_s"] == pytest.approx(with_pages.step_fresh_pages * 1e-6)
     assert without.to_dict()["fresh_pages"] == 0
 
 
@@ -126,7 +136,9 @@ def test_report_names_the_fresh_pages():
     class Fake:
         batch = 1
         time = {"device": "local-cpu", "iteration_s": 0.02, "inference_s": 0.01,
-                "fresh_pages": 2_500, "fresh_pages_s": 0.0025, "layers": []}
+                "fresh_pages": 2_500, "fresh_pages_s": 0.0025, "step_fresh_pages": 4_000,
+                "step_fresh_pages_s": 0.004, "layers": []}
 
     (section,) = sections(Fake())
     assert ("  fresh pages (page faults)", "2,500 pages, 2.5 ms (25%)") in section.items
+    assert ("  fresh pages (page faults)", "4,000 pages, 4.0 ms (20%)") in section.items

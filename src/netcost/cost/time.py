@@ -21,7 +21,7 @@ Each layer (one framework op) takes
   kernel type: their passes over memory, reductions and index bookkeeping are in them, and
   (forward) what it costs to read an input a convolution's threads have just written.
 - overhead: the measured cost of dispatching one tiny op (and of its autograd node).
-- fresh pages (calibrated CPU device, inference): the pages of memory the op writes that
+- fresh pages (calibrated CPU device): the pages of memory the op writes that
   glibc's allocator has just mapped, at the calibrated cost of a page fault (see
   cost.pagefaults: a replay of the allocations through a model of glibc's heap). A loop
   that calibrates an op reuses its memory and never sees them; a network may.
@@ -109,6 +109,7 @@ class LayerTime:
     bound: str  # "compute" | "memory" | "overhead"
     fresh_pages: int = 0  # 4 KiB pages its inference forward maps in (cost.pagefaults)
     cold_start_s: float = 0.0  # its forward's cold start, in forward_s and inference_s
+    step_fresh_pages: int = 0  # pages its forward and backward map in during a training step
 
     @property
     def intensity(self) -> float:
@@ -157,6 +158,16 @@ class TimeEstimate:
         return self.fresh_pages * self.fresh_page_s
 
     @property
+    def step_fresh_pages(self) -> int:
+        """4 KiB pages a training step's forward and backward map in afresh."""
+        return sum(layer.step_fresh_pages for layer in self.layers)
+
+    @property
+    def step_fresh_pages_s(self) -> float:
+        """Their share of `forward_s` and `backward_s`."""
+        return self.step_fresh_pages * self.fresh_page_s
+
+    @property
     def cold_start_s(self) -> float:
         """The ops' cold starts: their share of `forward_s` and of `inference_s`."""
         return sum(layer.cold_start_s for layer in self.layers)
@@ -170,6 +181,8 @@ class TimeEstimate:
             "backward_s": self.backward_s, "optimizer_s": self.optimizer_s,
             "inference_s": self.inference_s,
             "fresh_pages": self.fresh_pages, "fresh_pages_s": self.fresh_pages_s,
+            "step_fresh_pages": self.step_fresh_pages,
+            "step_fresh_pages_s": self.step_fresh_pages_s,
             "cold_start_s": self.cold_start_s,
             "peak_flops": self.peak_flops, "bandwidth": self.bandwidth,
             "layers": [lt.to_dict() for lt in self.layers],
@@ -594,8 +607,10 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     rows = tuple(_with_cold_start(layer, row, rates)
                  for layer, row in zip(network.layers, rows, strict=True))
     per_page = rates.fresh_page_s
-    rows = _with_fresh_pages(network, rows, per_page, batch=batch, precision=precision, amp=amp)
+    rows, opt_pages = _with_fresh_pages(network, rows, per_page, batch=batch,
+                                        precision=precision, amp=amp, optimizer=optimizer)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
+    opt += opt_pages * per_page
     return TimeEstimate(
         device=dev.key, device_name=dev.name,
         method="calibrated" if dev.profile is not None else "catalogue",
@@ -620,24 +635,35 @@ def _with_cold_start(layer: Layer, row: LayerTime, rates: Rates) -> LayerTime:
 
 
 def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], per_page: float, *,
-                      batch: int, precision: str, amp: str | None) -> tuple[LayerTime, ...]:
-    """Inference times with each op's fresh pages at the calibrated cost of one. Training
-    steps leave them out: the replay follows the faults Linux counts for a batch-1 forward
-    (resnet18/50: 0 and 0; densenet121 7,464 against 6,473; mobilenet_v2 3,496 against
-    3,540) but not for a training step at batch 8 (resnet18: 29,700 against 4,171;
-    densenet121: 34,820 against 2,080), whose allocator state it does not yet reproduce."""
+                      batch: int, precision: str, amp: str | None, optimizer: str
+                      ) -> tuple[tuple[LayerTime, ...], int]:
+    """Each op's fresh pages at the calibrated cost of one: those of an inference forward in
+    its inference time, those of a training step in its forward and backward times; and the
+    optimizer step's. The replay follows the faults Linux counts per batch-1 forward
+    (resnet18/50: 0 and 0-506; densenet121 7,464 against 6,822-14,040; mobilenet_v2 3,496
+    against 3,055-4,084) and per training step at batch 8 for the models whose steps fault
+    most (vgg11 404,638 against 314,000-411,000; mobilenet_v2 107,419 against 98,000-117,000;
+    resnet50 56,883 against 62,000-136,000), less well where few pages fault (resnet18 29,701
+    against 641-10,207; densenet121 34,831 against 0-25,024)."""
     if not per_page:
-        return rows
+        return rows, 0
     from .pagefaults import network_fresh_pages
 
-    pages = network_fresh_pages(network, batch=batch, training=False, precision=precision,
+    infer = network_fresh_pages(network, batch=batch, training=False, precision=precision,
                                 amp=amp)
+    step = network_fresh_pages(network, batch=batch, training=True, precision=precision,
+                               amp=amp, optimizer=optimizer)
     out = []
     for row in rows:
-        n = pages.get(f"forward: {row.name}", 0)
-        out.append(replace(row, inference_s=row.inference_s + n * per_page, fresh_pages=n)
-                   if n else row)
-    return tuple(out)
+        n = infer.get(f"forward: {row.name}", 0)
+        fwd, bwd = step.get(f"forward: {row.name}", 0), step.get(f"backward: {row.name}", 0)
+        if n or fwd or bwd:
+            row = replace(row, inference_s=row.inference_s + n * per_page, fresh_pages=n,
+                          forward_s=row.forward_s + fwd * per_page,
+                          backward_s=row.backward_s + bwd * per_page,
+                          step_fresh_pages=fwd + bwd)
+        out.append(row)
+    return tuple(out), step.get("optimizer step", 0)
 
 
 # --- epochs and whole runs ----------------------------------------------------------------

@@ -35,6 +35,11 @@ def _slowest(layers: list[dict[str, Any]]) -> list[tuple[str, str]]:
                                     f"{layer.get('bound', '?')}-bound)") for layer in top]
 
 
+def _pages_item(pages: int, secs: float, whole: float) -> tuple[str, str]:
+    return ("  fresh pages (page faults)", f"{pages:,} pages, {seconds(secs)} "
+                                           f"({_share(secs, whole)})")
+
+
 def sections(report: Report) -> list[Section]:
     t = report.time or {}
     device = t.get("device_name") or t.get("device", "?")
@@ -45,12 +50,14 @@ def sections(report: Report) -> list[Section]:
                          ("optimizer_s", "optimizer step")):
         if phase in t:
             items.append((f"  {label}", f"{seconds(t[phase])} ({_share(t[phase], iteration)})"))
+    if t.get("step_fresh_pages"):
+        items.append(_pages_item(t["step_fresh_pages"], t.get("step_fresh_pages_s", 0.0),
+                                 iteration))
     if "inference_s" in t:
         items.append(("inference forward", seconds(t["inference_s"])))
     if t.get("fresh_pages"):
-        items.append(("  fresh pages (page faults)", f"{t['fresh_pages']:,} pages, "
-                      f"{seconds(t.get('fresh_pages_s', 0.0))} "
-                      f"({_share(t.get('fresh_pages_s', 0.0), t.get('inference_s', 0.0))})"))
+        items.append(_pages_item(t["fresh_pages"], t.get("fresh_pages_s", 0.0),
+                                 t.get("inference_s", 0.0)))
     if t.get("cold_start_s"):
         items.append(("  cold starts (op state refetched)", f"{seconds(t['cold_start_s'])} "
                       f"({_share(t['cold_start_s'], t.get('inference_s', 0.0))})"))
@@ -60,8 +67,8 @@ def sections(report: Report) -> list[Section]:
         items.append(("slowest layers (forward + backward)", ""))
         items += _slowest(layers)
     extra = " + cold reads" if t.get("method") == "calibrated" else ""
-    if t.get("fresh_pages"):  # charged on a calibrated CPU only
-        extra += " + fresh pages (inference)"
+    if t.get("fresh_pages") or t.get("step_fresh_pages"):  # a calibrated CPU only
+        extra += " + fresh pages"
     if t.get("cold_start_s"):  # charged on a calibrated CPU only
         extra += " + cold start (forward)"
     notes = (f"each layer: max(compute time, memory time) + dispatch overhead{extra}; "
