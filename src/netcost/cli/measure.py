@@ -96,15 +96,18 @@ def measure(model: str, batch: int, optimizer: str, device: str, amp: str | None
     network = load(module, input_shape=(1, *shape))
     backend = "cuda" if device.startswith("cuda") else "cpu"
     predicted = estimate(network, batch=batch, optimizer=optimizer, amp=amp, backend=backend)
-    x = torch.randn(batch, *shape)
-    measured = measure_memory(module, x, optimizer=optimizer, device=device, amp=amp)
-    rows = compare(predicted, measured)
     times = None
     if with_time and amp is None:
         from ..measure.timing import compare_times
 
+        # timed first, in a process that has only built the model: the memory run's
+        # training steps leave glibc's thresholds raised, and a forward timed after them
+        # faults in none of the fresh pages the time model charges (cost.pagefaults)
         times = compare_times(network, module, shape, batch=batch, optimizer=optimizer,
                               device=device)
+    x = torch.randn(batch, *shape)
+    measured = measure_memory(module, x, optimizer=optimizer, device=device, amp=amp)
+    rows = compare(predicted, measured)
     if fmt == "json":
         out = {"model": model, "batch": batch, "optimizer": optimizer,
                "amp": amp, "device": measured.device,

@@ -558,9 +558,12 @@ def optimizer_time(params: int, n_tensors: int, rates: Rates, optimizer: str,
                    par: float) -> float:
     nbytes = OPTIMIZER_PASSES[optimizer] * params * par
     kernels = OPTIMIZER_KERNELS[optimizer]
-    per_pass = max(nbytes / OPTIMIZER_PASSES[optimizer] / max(n_tensors, 1), 1.0)
-    # foreach kernels update in place: no fresh pages
-    return (nbytes / rates.memory(per_pass, inplace=True) if nbytes else 0.0) + kernels * (
+    # a foreach kernel streams its passes over every parameter tensor before the next kernel
+    # starts: the rate of one call of that many bytes (vgg11's 133 M parameters: 1.4 GB per
+    # kernel, from memory, not the cache a per-tensor call finds them in); in place, so no
+    # fresh pages
+    per_kernel = max(nbytes / kernels, 1.0)
+    return (nbytes / rates.memory(per_kernel, inplace=True) if nbytes else 0.0) + kernels * (
         rates.overhead + n_tensors * rates.optimizer_overhead)
 
 

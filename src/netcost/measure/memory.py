@@ -16,8 +16,11 @@ against random class labels for a (batch, classes) output, else the sum of the o
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,22 @@ PHASES = ("forward", "backward", "step")
 
 class MeasureOutOfMemory(NetcostError, MemoryError):
     """A measured run needed more memory than the device has."""
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Kineto writes lines to the process's stderr from C++ as the profiler starts and stops
+    (torch 2.14: "profiler_start", "profiler_stop", and without a GPU a failed device count),
+    which no log level turns off: file descriptor 2 goes to /dev/null meanwhile."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w", encoding="utf-8") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _torch() -> Any:
@@ -143,8 +162,14 @@ class _CpuTracker:
         def mark(name: str) -> Any:
             return record_function(f"netcost.{name}")
 
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        prof = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
+        with _native_stderr_silenced():
+            prof.start()
+        try:
             fn(mark)
+        finally:
+            with _native_stderr_silenced():
+                prof.stop()
         events = prof.profiler.kineto_results.events()
         mem = sorted((e.start_ns(), e.nbytes()) for e in events
                      if e.name() == "[memory]" and e.device_type() == self._cpu())
