@@ -58,6 +58,32 @@ def faults_per_forward(model, batch: int, runs: int = 3) -> float:
     return (after - before) / runs
 
 
+def speed_probe() -> float:
+    """Seconds of a fixed small network's batch-1 forward (eight 3x3 convolution, batch norm
+    and ReLU blocks at 28x28, a 1000-way linear layer), median of 15. Timed right after the
+    calibration and after each model's measurement (not before: its allocations would move
+    glibc's thresholds and change the faults the measurement counts), the ratio says how
+    much faster or slower the machine ran meanwhile. A shared VM's speed drifts over
+    minutes, and a prediction carries the speed of the minute it was calibrated in."""
+    import torch
+
+    blocks = []
+    for i in range(8):
+        blocks += [torch.nn.Conv2d(64 + 8 * i, 64 + 8 * (i + 1), 3, padding=1),
+                   torch.nn.BatchNorm2d(64 + 8 * (i + 1)), torch.nn.ReLU(inplace=True)]
+    net = torch.nn.Sequential(*blocks, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(128, 1000)).eval()
+    x = torch.rand(1, 64, 28, 28)
+    times = []
+    with torch.no_grad():
+        for i in range(18):
+            start = time.perf_counter()
+            net(x)
+            if i >= 3:
+                times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def faults_per_step(model, batch: int, runs: int = 3) -> float:
     """Page faults per training step (SGD with momentum, as measured), after two steps that
     create the optimizer state: what cost.pagefaults predicts for a step."""
@@ -97,7 +123,8 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
                       inference_batch=args.inference_batch, warmup=args.warmup,
                       repeats=args.repeats, groups=False)
     return {"iteration_s": meas.iteration_s, "inference_s": meas.inference_s,
-            "faults": faults, "step_faults": faults_per_step(model, args.train_batch)}
+            "faults": faults, "step_faults": faults_per_step(model, args.train_batch),
+            "probe_s": speed_probe()}
 
 
 def measure_in_subprocess(name: str, argv: list[str]) -> dict[str, float]:
@@ -140,10 +167,12 @@ def main() -> None:
         calibrate(budget_s=args.budget, backends=("cpu",), threads=args.threads)
         print(f"calibrated in {time.perf_counter() - start:.0f} s "
               f"({args.threads} threads, torch {torch.__version__})")
+    calibrated_probe = speed_probe()
     rows = []
     header = (f"{'model':<13} {'train pred':>11} {'train meas':>11} {'error':>7}   "
               f"{'infer pred':>11} {'infer meas':>11} {'error':>7}   "
-              f"{'pages pred':>10} {'faults meas':>11}   {'step pages':>10} {'step faults':>11}")
+              f"{'pages pred':>10} {'faults meas':>11}   {'step pages':>10} {'step faults':>11}"
+              f"   {'speed':>5}")
     print(f"training step at batch {args.train_batch}, inference at batch "
           f"{args.inference_batch}; times in ms; fresh pages (predicted) against the page "
           "faults Linux counts, per inference forward and per training step")
@@ -161,11 +190,14 @@ def main() -> None:
         print(f"{name:<13} {train * 1e3:>11.1f} {meas['iteration_s'] * 1e3:>11.1f} "
               f"{e_train:>+7.1%}   {infer * 1e3:>11.1f} {meas['inference_s'] * 1e3:>11.1f} "
               f"{e_infer:>+7.1%}   {inference.fresh_pages:>10,} {meas['faults']:>11,.0f}   "
-              f"{step.step_fresh_pages:>10,} {meas['step_faults']:>11,.0f}",
-              flush=True)
+              f"{step.step_fresh_pages:>10,} {meas['step_faults']:>11,.0f}   "
+              f"{calibrated_probe / meas['probe_s']:>5.2f}", flush=True)
     errors = [abs(e) for _, a, b in rows for e in (a, b)]
     print(f"median |error| {statistics.median(errors):.1%}, worst {max(errors):.1%} "
           f"over {len(errors)} figures (target: median <= 10%, worst <= 25%)")
+    print("speed: the machine's speed after each measurement relative to just after the "
+          "calibration (a fixed mix of work, cf. speed_probe); far from 1.00, the VM drifted "
+          "and the errors carry it")
 
 
 if __name__ == "__main__":
