@@ -229,7 +229,7 @@ def test_calibrate_smoke_saves_a_usable_profile(tiny_grid, capsys):
     assert cpu.bandwidth() == max(cpu.stream["copy"], cpu.stream["triad"])  # cold: no roof
     assert cpu.fresh_page_s > 0  # a fresh page costs a fault: microseconds, never nothing
     assert set(cpu.cold_start_s) == {"conv", "gemm", "other", *calibrate.POINTWISE}
-    assert all(v >= 0 for v in cpu.cold_start_s.values()) and cpu.cache_bytes >= 2**15
+    assert all(v >= 0 for v in cpu.cold_start_s.values())
     import netcost
 
     report = netcost.analyze("resnet18")  # calibrated: the time section appears by default

@@ -313,8 +313,7 @@ def test_each_op_pays_its_groups_calibrated_cold_start_in_its_forward():
     starts = {"conv": 30e-6, "gemm": 20e-6, "relu": 5e-6, "other": 3e-6}
     dev = _local({"gemm": ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11)),
                   "conv3x3": ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))})
-    cold = replace(dev, profile=replace(dev.profile, cold_start_s=starts,
-                                        cache_bytes=2**21))
+    cold = replace(dev, profile=replace(dev.profile, cold_start_s=starts))
     b = NetworkBuilder("groups", (16, 8, 8))
     x = b.add("conv2d", b.input, "conv", out_channels=16, kernel=3, padding=1)
     x = b.add("relu", x, "relu", inplace=True)

@@ -350,68 +350,68 @@ def _fresh_page_task(torch: Any, timer: Timer, result: list[float]) -> Task:
     return Task("cpu fresh pages", run)
 
 
-def private_cache_bytes() -> int:
-    """One core's private (L2) cache, from the C library or sysfs; 1 MiB when neither says."""
-    try:
-        size = os.sysconf("SC_LEVEL2_CACHE_SIZE")
-        if size > 0:
-            return int(size)
-    except (ValueError, OSError, AttributeError):
-        pass
-    base = "/sys/devices/system/cpu/cpu0/cache"
-    try:
-        for index in sorted(os.listdir(base)):
-            with open(f"{base}/{index}/level", encoding="utf-8") as fh:
-                if fh.read().strip() != "2":
-                    continue
-            with open(f"{base}/{index}/size", encoding="utf-8") as fh:
-                text = fh.read().strip().upper()
-            scale = {"K": 2**10, "M": 2**20}.get(text[-1:], 1)
-            return int(text.rstrip("KM")) * scale
-    except (OSError, ValueError):
-        pass
-    return 2**20
+def _cold_start_chain(torch: Any) -> tuple[list[tuple[str, Callable[[Any], Any]]], Any]:
+    """A small CNN at batch 1 as (op group, op) pairs, one or more ops of every group of
+    cost.time.cold_start_group, and its input: 3x3 convolution, batch norm and ReLU blocks
+    at 28x28, a max pool, a 1x1 block with an in-place add, a concat, a block at 14x14, an
+    average pool, a sigmoid and a global pool (other ops), a linear layer."""
+    nn = torch.nn
+    ops: list[tuple[str, Callable[[Any], Any]]] = []
+
+    def block(cin: int, cout: int, kernel: int) -> None:
+        ops.extend([("conv", nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False)),
+                    ("batch_norm", nn.BatchNorm2d(cout).eval()),
+                    ("relu", nn.ReLU(inplace=True))])
+
+    for c in (64, 72, 80):
+        block(c, c + 8, 3)
+    ops.append(("max_pool", nn.MaxPool2d(3, 2, 1)))
+    block(88, 88, 1)
+    ops.insert(-1, ("add", lambda t: t.add_(t)))  # a residual sum, before its ReLU
+    ops.append(("cat", lambda t: torch.cat([t, t], 1)))
+    block(176, 96, 3)
+    linear = nn.Linear(96, 1000)
+    ops += [("avg_pool", nn.AvgPool2d(2, 2)), ("other", torch.sigmoid),
+            ("other", nn.AdaptiveAvgPool2d(1)), ("gemm", lambda t: linear(t.flatten(1)))]
+    return ops, torch.rand(1, 64, 28, 28)
 
 
-COLD_SWEEP_CACHES = 4  # the sweep streams 4 caches' worth: everything the op left is gone
-
-
-def _cold_start_ops(torch: Any) -> dict[str, Callable[[], Any]]:
-    """One tiny op per group of cost.time.cold_start_group, as models call it: their data
-    are a few KiB, so what a sweep adds to them is the op's code and bookkeeping."""
-    y = torch.rand(1, 64, 7, 7)
-    ops = {cls: _pointwise_op(torch, cls, 64, inplace=True) for cls in POINTWISE}
-    ops["batch_norm"].eval()
-    conv = torch.nn.Conv2d(64, 32, 1, bias=False)  # 8 KiB of weights: no cold-read term
-    linear = torch.nn.Linear(64, 64)
-    v = torch.rand(1, 64)
-    calls: dict[str, Callable[[], Any]] = {cls: (lambda op=op: op(y)) for cls, op in ops.items()}
-    calls["add"] = lambda: y.mul_(1.0)  # an in-place elementwise op that keeps y finite
-    calls.update(conv=lambda: conv(y), gemm=lambda: linear(v), other=lambda: torch.add(y, y))
-    return calls
-
-
-def _cold_start_task(torch: Any, timer: Timer, result: dict[str, float],
-                     cache: list[int]) -> Task:
-    """Per op group, what a tiny op takes beyond its loop time right after a sweep over
-    COLD_SWEEP_CACHES private caches: the cost of fetching its code, the interpreter's and
-    dispatcher's state and its module's bookkeeping back from the shared cache, which an op
-    in a network pays whenever the ops since the last one of its kind streamed more than
-    the cache holds (measured on the 2-core VM this was written on, batch norm on 1x64x7x7:
-    10 us in a loop, and 1, 9, 32 and 69 us more after copies over 1, 2, 4 and 8 caches)."""
+def _cold_start_task(torch: Any, result: dict[str, float]) -> Task:
+    """Per op group, what an op takes in a network beyond its time in a loop: each op of a
+    small CNN timed as it runs in sequence against the same op called again and again on
+    its input (medians). In sequence the ops between two of a kind evict its code, the
+    interpreter's and dispatcher's state and its module's bookkeeping (measured on the
+    2-core VM this was written on: in densenet121's dense layers each op took 6-37 us more
+    in sequence than in a loop). Not timed after a sweep through memory: that evicts
+    everything, and its cost swung from 30 to 80 us for batch norm with the load of the
+    VM's neighbours while ops in a network paid 25-40 us."""
     def run(seconds: float) -> None:
-        cache[0] = private_cache_bytes()
-        # a copy: it reads and writes, as a network's ops do, in a kernel none of the
-        # groups runs, so the sweep leaves none of them warm
-        src, dst = (torch.rand(COLD_SWEEP_CACHES * cache[0] // 8) for _ in range(2))
-        calls = _cold_start_ops(torch)
-        each = seconds / (2 * len(calls))
+        ops, x = _cold_start_chain(torch)
+        passes = max(int(seconds / 2 / 2e-3), 30)  # a pass takes about 1-2 ms
+        in_sequence: list[list[float]] = [[] for _ in ops]
+        inputs = []
         with torch.no_grad():
-            for group, call in calls.items():
-                hot = timer(call, each, max_reps=200)
-                cold = timer(lambda _, call=call: call(), each, max_reps=200,
-                             after=lambda: dst.copy_(src))
-                result[group] = max(cold - hot, 0.0)
+            for i in range(passes + 5):
+                t = x
+                for j, (_, op) in enumerate(ops):
+                    if i == 0:
+                        inputs.append(t.clone())
+                    start = time.perf_counter()
+                    t = op(t)
+                    if i >= 5:
+                        in_sequence[j].append(time.perf_counter() - start)
+            extras: dict[str, list[float]] = {}
+            for (group, op), inp, seq in zip(ops, inputs, in_sequence, strict=True):
+                for _ in range(10):
+                    op(inp)
+                alone = []
+                for _ in range(passes):
+                    start = time.perf_counter()
+                    op(inp)
+                    alone.append(time.perf_counter() - start)
+                extra = statistics.median(seq) - statistics.median(alone)
+                extras.setdefault(group, []).append(max(extra, 0.0))
+        result.update({g: statistics.fmean(v) for g, v in extras.items()})
 
     return Task("cpu cold op starts", run)
 
@@ -562,8 +562,7 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
     tasks.append(_optimizer_task(torch, dev, timer, state.setdefault("optimizer", [0.0])))
     if dev == "cpu":  # CUDA's caching allocator keeps its memory mapped
         tasks.append(_fresh_page_task(torch, timer, state.setdefault("fresh_page", [0.0])))
-        tasks.append(_cold_start_task(torch, timer, state.setdefault("cold_start", {}),
-                                      state.setdefault("cache", [0])))
+        tasks.append(_cold_start_task(torch, state.setdefault("cold_start", {})))
     convs = []
     for prec in precisions:
         compute = state.setdefault("compute", {}).setdefault(prec, {})
@@ -602,7 +601,6 @@ def _backend(torch: Any, dev: str, threads: int, state: dict[str, Any]) -> Backe
         overhead_bwd_s=state["overhead"][1], optimizer_overhead_s=state["optimizer"][0],
         fresh_page_s=state.get("fresh_page", [0.0])[0],
         cold_start_s=dict(state.get("cold_start", {})),
-        cache_bytes=state.get("cache", [0])[0],
     )
 
 

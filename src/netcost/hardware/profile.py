@@ -99,10 +99,9 @@ class Backend:
     # seconds per fresh 4 KiB page an op writes: fault, zeroing, release (CPU; 0: unmeasured)
     fresh_page_s: float = 0.0
     # op group ("conv", "gemm", a memory-bound class, "other") -> seconds an op of it takes
-    # beyond its loop time when the ops since the last one of its group streamed enough
-    # through the cache to evict its code and bookkeeping (CPU; see cost.time.cold_starts)
+    # in a network beyond its time in a loop: its code and bookkeeping, evicted by the ops
+    # between two of its kind, fetched back (CPU; see cost.time.cold_start_group)
     cold_start_s: Mapping[str, float] = field(default_factory=dict)
-    cache_bytes: int = 0  # one core's private (L2) cache: what those ops stream through
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,7 +116,7 @@ class Backend:
             "elementwise_inplace": [list(pt) for pt in self.elementwise_inplace],
             "pointwise": {k: [list(pt) for pt in v] for k, v in self.pointwise.items()},
             "extra": dict(self.extra), "fresh_page_s": self.fresh_page_s,
-            "cold_start_s": dict(self.cold_start_s), "cache_bytes": self.cache_bytes,
+            "cold_start_s": dict(self.cold_start_s),
         }
 
     @classmethod
@@ -137,7 +136,6 @@ class Backend:
             extra=dict(d.get("extra", {})),
             fresh_page_s=float(d.get("fresh_page_s", 0.0)),
             cold_start_s={k: float(v) for k, v in d.get("cold_start_s", {}).items()},
-            cache_bytes=int(d.get("cache_bytes", 0)),
         )
 
     def peak_flops(self) -> dict[str, float]:
