@@ -25,14 +25,13 @@ Each layer (one framework op) takes
   glibc's allocator has just mapped, at the calibrated cost of a page fault (see
   cost.pagefaults: a replay of the allocations through a model of glibc's heap). A loop
   that calibrates an op reuses its memory and never sees them; a network may.
-- cold start (calibrated CPU): what an op takes beyond its loop time when its code, the
-  interpreter's and dispatcher's state and its module's bookkeeping have to come back from
-  the shared cache, per op group (conv, GEMM, each memory-bound class, other), measured
-  after a sweep over four private caches. In a network every op pays it: the ops between
-  two of a kind stream more than a core's private cache, or touch enough other code and
-  tensors (measured on a 2-core VM: inside densenet121's dense layers, where each op moves
-  150-500 KB, each op took 6-37 us more than in a loop; batch norm on 1x64x7x7 took 10 us
-  in a loop and 1, 9, 32 and 69 us more after copies over 1, 2, 4 and 8 caches).
+- cold start (calibrated CPU): what an op takes in a network beyond its loop time, its code,
+  the interpreter's and dispatcher's state and its module's bookkeeping fetched back after
+  the ops between two of its kind evicted them; per op group (conv, GEMM, each
+  memory-bound class, other), measured by running a small CNN and timing each op in
+  sequence against the same op in a loop. Every op's forward pays it (measured on a 2-core
+  VM: inside densenet121's dense layers, where each op moves 150-500 KB, each op took 6-37
+  us more than in a loop).
 - cold reads (calibrated device): a layer's weights, and inputs written before the two
   layers just ahead of it (skip connections, concatenated features), are fetched from
   memory no cache holds, at the calibrated cold-read bandwidth, added to its time (the
