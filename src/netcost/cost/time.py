@@ -642,11 +642,12 @@ def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], per_page: f
     """Each op's fresh pages at the calibrated cost of one: those of an inference forward in
     its inference time, those of a training step in its forward and backward times; and the
     optimizer step's. The replay follows the faults Linux counts per batch-1 forward
-    (resnet18/50: 0 and 0-506; densenet121 7,464 against 6,822-14,040; mobilenet_v2 3,496
-    against 3,055-4,084) and per training step at batch 8 for the models whose steps fault
-    most (vgg11 404,638 against 314,000-411,000; mobilenet_v2 107,419 against 98,000-117,000;
-    resnet50 56,883 against 62,000-136,000), less well where few pages fault (resnet18 29,701
-    against 641-10,207; densenet121 34,831 against 0-25,024)."""
+    (resnet18/50: 0 against 0-800; densenet121 7,464 against 6,569-14,040; mobilenet_v2
+    3,496 against 2,661-4,085) and per training step at batch 8 for the models whose steps
+    fault most (vgg11 404,638 against 326,000-398,000; mobilenet_v2 107,419 against
+    69,000-118,000); where the count swings from process to process (resnet50 56,883
+    against 3,000-116,000; resnet18 29,701 against 2,000-24,000; densenet121 34,831 against
+    0-26,000) it is a few percent of a step."""
     if not per_page:
         return rows, 0
     from .pagefaults import network_fresh_pages

@@ -10,7 +10,9 @@ where the backend has bf16 kernels):
   bandwidth of a cold read (data last touched hundreds of MiB ago, as a weight in a model);
 - the dispatch overhead of one tiny op, forward and with autograd's backward;
 - the per-tensor overhead of a foreach optimizer step;
-- the cost of a fresh page of memory (fault and zeroing, see cost.pagefaults), CPU only.
+- the cost of a fresh page of memory (fault and zeroing, see cost.pagefaults), CPU only;
+- each op group's cold start: an op's time in a small CNN run in sequence over its time in
+  a loop, CPU only.
 
 Throughputs are net of the dispatch overhead, which the time model adds once per op.
 torch is imported inside the functions: `import netcost` stays light.
@@ -376,6 +378,35 @@ def _cold_start_chain(torch: Any) -> tuple[list[tuple[str, Callable[[Any], Any]]
     return ops, torch.rand(1, 64, 28, 28)
 
 
+def _times_in_sequence(ops: list[tuple[str, Callable[[Any], Any]]], x: Any, passes: int,
+                       warmup: int = 5) -> tuple[list[Any], list[list[float]]]:
+    """Each op's input (a copy), and its times over `passes` runs of the whole chain."""
+    inputs: list[Any] = []
+    times: list[list[float]] = [[] for _ in ops]
+    for i in range(warmup + passes):
+        t = x
+        for j, (_, op) in enumerate(ops):
+            if i == 0:
+                inputs.append(t.clone())
+            start = time.perf_counter()
+            t = op(t)
+            if i >= warmup:
+                times[j].append(time.perf_counter() - start)
+    return inputs, times
+
+
+def _times_alone(op: Callable[[Any], Any], inp: Any, passes: int, warmup: int = 10
+                 ) -> list[float]:
+    """The op's times called again and again on one input."""
+    times = []
+    for i in range(warmup + passes):
+        start = time.perf_counter()
+        op(inp)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
 def _cold_start_task(torch: Any, result: dict[str, float]) -> Task:
     """Per op group, what an op takes in a network beyond its time in a loop: each op of a
     small CNN timed as it runs in sequence against the same op called again and again on
@@ -388,28 +419,11 @@ def _cold_start_task(torch: Any, result: dict[str, float]) -> Task:
     def run(seconds: float) -> None:
         ops, x = _cold_start_chain(torch)
         passes = max(int(seconds / 2 / 2e-3), 30)  # a pass takes about 1-2 ms
-        in_sequence: list[list[float]] = [[] for _ in ops]
-        inputs = []
         with torch.no_grad():
-            for i in range(passes + 5):
-                t = x
-                for j, (_, op) in enumerate(ops):
-                    if i == 0:
-                        inputs.append(t.clone())
-                    start = time.perf_counter()
-                    t = op(t)
-                    if i >= 5:
-                        in_sequence[j].append(time.perf_counter() - start)
+            inputs, in_sequence = _times_in_sequence(ops, x, passes)
             extras: dict[str, list[float]] = {}
             for (group, op), inp, seq in zip(ops, inputs, in_sequence, strict=True):
-                for _ in range(10):
-                    op(inp)
-                alone = []
-                for _ in range(passes):
-                    start = time.perf_counter()
-                    op(inp)
-                    alone.append(time.perf_counter() - start)
-                extra = statistics.median(seq) - statistics.median(alone)
+                extra = statistics.median(seq) - statistics.median(_times_alone(op, inp, passes))
                 extras.setdefault(group, []).append(max(extra, 0.0))
         result.update({g: statistics.fmean(v) for g, v in extras.items()})
 
