@@ -11,6 +11,7 @@ a forward faults its memory in (densenet121: 7,379 faults and 71 ms per forward 
 that has only built it, 0 faults after three training steps).
 
     .venv/bin/python benchmarks/time_accuracy.py [--threads 2] [--models resnet18,vgg11]
+        [--rounds 3]
 
 Timings are only as good as the machine is quiet: other processes slow the measured steps
 (and the calibration) down. Threads are fixed (default 2) for calibration and measurement,
@@ -143,6 +144,10 @@ def main() -> None:
     ap.add_argument("--inference-batch", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure every model this many times, round-robin, and compare "
+                         "the medians: a slow spell of the machine then hits one round of "
+                         "each model, not all of one model")
     ap.add_argument("--budget", type=float, default=45.0, help="calibration seconds")
     ap.add_argument("--no-calibrate", action="store_true", help="use the saved profile")
     ap.add_argument("--measure-one", help=argparse.SUPPRESS)
@@ -177,13 +182,20 @@ def main() -> None:
           f"{args.inference_batch}; times in ms; fresh pages (predicted) against the page "
           "faults Linux counts, per inference forward and per training step")
     print(header)
-    for name in args.models.split(","):
+    names = args.models.split(",")
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for r in range(args.rounds):
+        for name in names:
+            rounds[name].append(measure_in_subprocess(name, passed))
+            if args.rounds > 1:
+                print(f"  measured {name}, round {r + 1} of {args.rounds}", file=sys.stderr)
+    for name in names:
         network = netcost.load(build(name), input_shape=(1, 3, 224, 224))
         step = estimate(network, batch=args.train_batch, device="local-cpu")
         train = step.iteration_s
         inference = estimate(network, batch=args.inference_batch, device="local-cpu")
         infer = inference.inference_s
-        meas = measure_in_subprocess(name, passed)
+        meas = {key: statistics.median(m[key] for m in rounds[name]) for key in rounds[name][0]}
         e_train = train / meas["iteration_s"] - 1
         e_infer = infer / meas["inference_s"] - 1
         rows.append((name, e_train, e_infer))
@@ -193,10 +205,11 @@ def main() -> None:
               f"{step.step_fresh_pages:>10,} {meas['step_faults']:>11,.0f}   "
               f"{calibrated_probe / meas['probe_s']:>5.2f}", flush=True)
     errors = [abs(e) for _, a, b in rows for e in (a, b)]
+    over = f"; measured: medians of {args.rounds} rounds" if args.rounds > 1 else ""
     print(f"median |error| {statistics.median(errors):.1%}, worst {max(errors):.1%} "
-          f"over {len(errors)} figures (target: median <= 10%, worst <= 25%)")
+          f"over {len(errors)} figures (target: median <= 10%, worst <= 25%){over}")
     print("speed: the machine's speed after each measurement relative to just after the "
-          "calibration (a fixed mix of work, cf. speed_probe); far from 1.00, the VM drifted "
+          "calibration (a fixed small network, see speed_probe); far from 1.00, the VM drifted "
           "and the errors carry it")
 
 
