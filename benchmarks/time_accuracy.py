@@ -59,12 +59,13 @@ def faults_per_forward(model, batch: int, runs: int = 3) -> float:
     return (after - before) / runs
 
 
-def speed_probe() -> float:
-    """Seconds of a fixed small network's batch-1 forward (eight 3x3 convolution, batch norm
-    and ReLU blocks at 28x28, a 1000-way linear layer), median of 15. Timed right after the
-    calibration and after each model's measurement (not before: its allocations would move
-    glibc's thresholds and change the faults the measurement counts), the ratio says how
-    much faster or slower the machine ran meanwhile. A shared VM's speed drifts over
+def speed_probe() -> tuple[float, float]:
+    """(seconds of a fixed small network's batch-1 forward, seconds of a 256 MiB copy),
+    medians: eight 3x3 convolution, batch norm and ReLU blocks at 28x28 and a linear layer
+    measure the small ops' speed, the copy the memory bandwidth left to this VM. Timed right
+    after the calibration and after each model's measurement (not before: its allocations
+    would move glibc's thresholds and change the faults the measurement counts), the ratios
+    say how much faster or slower the machine ran meanwhile. A shared VM's speed drifts over
     minutes, and a prediction carries the speed of the minute it was calibrated in."""
     import torch
 
@@ -75,14 +76,19 @@ def speed_probe() -> float:
     net = torch.nn.Sequential(*blocks, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
                               torch.nn.Linear(128, 1000)).eval()
     x = torch.rand(1, 64, 28, 28)
-    times = []
-    with torch.no_grad():
-        for i in range(18):
+    src, dst = torch.rand(2**26), torch.empty(2**26)
+
+    def timed(fn, runs: int) -> float:
+        fn()
+        times = []
+        for _ in range(runs):
             start = time.perf_counter()
-            net(x)
-            if i >= 3:
-                times.append(time.perf_counter() - start)
-    return statistics.median(times)
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    with torch.no_grad():
+        return timed(lambda: net(x), 15), timed(lambda: dst.copy_(src), 7)
 
 
 def faults_per_step(model, batch: int, runs: int = 3) -> float:
@@ -125,7 +131,7 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
                       repeats=args.repeats, groups=False)
     return {"iteration_s": meas.iteration_s, "inference_s": meas.inference_s,
             "faults": faults, "step_faults": faults_per_step(model, args.train_batch),
-            "probe_s": speed_probe()}
+            **dict(zip(("probe_s", "probe_copy_s"), speed_probe(), strict=True))}
 
 
 def measure_in_subprocess(name: str, argv: list[str]) -> dict[str, float]:
@@ -177,7 +183,7 @@ def main() -> None:
     header = (f"{'model':<13} {'train pred':>11} {'train meas':>11} {'error':>7}   "
               f"{'infer pred':>11} {'infer meas':>11} {'error':>7}   "
               f"{'pages pred':>10} {'faults meas':>11}   {'step pages':>10} {'step faults':>11}"
-              f"   {'speed':>5}")
+              f"   {'speed':>5} {'bw':>5}")
     print(f"training step at batch {args.train_batch}, inference at batch "
           f"{args.inference_batch}; times in ms; fresh pages (predicted) against the page "
           "faults Linux counts, per inference forward and per training step")
@@ -203,14 +209,15 @@ def main() -> None:
               f"{e_train:>+7.1%}   {infer * 1e3:>11.1f} {meas['inference_s'] * 1e3:>11.1f} "
               f"{e_infer:>+7.1%}   {inference.fresh_pages:>10,} {meas['faults']:>11,.0f}   "
               f"{step.step_fresh_pages:>10,} {meas['step_faults']:>11,.0f}   "
-              f"{calibrated_probe / meas['probe_s']:>5.2f}", flush=True)
+              f"{calibrated_probe[0] / meas['probe_s']:>5.2f} "
+              f"{calibrated_probe[1] / meas['probe_copy_s']:>5.2f}", flush=True)
     errors = [abs(e) for _, a, b in rows for e in (a, b)]
     over = f"; measured: medians of {args.rounds} rounds" if args.rounds > 1 else ""
     print(f"median |error| {statistics.median(errors):.1%}, worst {max(errors):.1%} "
           f"over {len(errors)} figures (target: median <= 10%, worst <= 25%){over}")
-    print("speed: the machine's speed after each measurement relative to just after the "
-          "calibration (a fixed small network, see speed_probe); far from 1.00, the VM drifted "
-          "and the errors carry it")
+    print("speed, bw: a fixed small network's speed and a 256 MiB copy's bandwidth after each "
+          "measurement relative to just after the calibration (speed_probe); far from 1.00, "
+          "the VM drifted and the errors carry it")
 
 
 if __name__ == "__main__":
