@@ -16,22 +16,24 @@ def _share(part: float, whole: float) -> str:
     return f"{part / whole:.0%}" if whole else "—"
 
 
+def _step(layer: dict[str, Any]) -> float:
+    """A layer's share of a training iteration: its forward and backward."""
+    return layer.get("forward_s", 0.0) + layer.get("backward_s", 0.0)
+
+
 def _bound_items(layers: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    total = sum(layer.get("forward_s", 0.0) + layer.get("backward_s", 0.0) for layer in layers)
+    total = sum(map(_step, layers))
     items = []
     for bound in ("compute", "memory"):
         mine = [layer for layer in layers if layer.get("bound") == bound]
-        t = sum(layer.get("forward_s", 0.0) + layer.get("backward_s", 0.0) for layer in mine)
+        t = sum(map(_step, mine))
         items.append((f"{bound}-bound layers", f"{len(mine)}, {_share(t, total)} of layer time"))
     return items
 
 
 def _slowest(layers: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    def step(layer: dict[str, Any]) -> float:
-        return layer.get("forward_s", 0.0) + layer.get("backward_s", 0.0)
-
-    top = sorted(layers, key=step, reverse=True)[:SLOWEST_SHOWN]
-    return [(f"  {layer['name']}", f"{seconds(step(layer))} ({layer.get('kind', '?')}, "
+    top = sorted(layers, key=_step, reverse=True)[:SLOWEST_SHOWN]
+    return [(f"  {layer['name']}", f"{seconds(_step(layer))} ({layer.get('kind', '?')}, "
                                     f"{layer.get('bound', '?')}-bound)") for layer in top]
 
 
