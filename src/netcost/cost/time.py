@@ -390,7 +390,7 @@ def pointwise_class(layer: Layer) -> tuple[str, int] | None:
 
 
 def cold_start_group(layer: Layer) -> str:
-    """The op group whose calibrated cold start a layer pays (calibrate._cold_start_chain)."""
+    """The op group whose calibrated cold start a layer pays (calibrate._cold_start_chain); layer_time adds it."""
     if layer.cost.macs:
         return "gemm" if _gemm(layer) else "conv"
     found = pointwise_class(layer)
@@ -467,8 +467,12 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     weights = layer.cost.params * par if not _gemm(layer) else 0.0
     cold_fwd = rates.cold(weights + cold_numel * batch * act)
     cold_bwd = rates.cold(weights) if t.backward_s and t.bound != "memory" else 0.0
-    return replace(t, forward_s=t.forward_s + cold_fwd, inference_s=t.inference_s + cold_fwd,
-                   backward_s=t.backward_s + cold_bwd)
+    # The forward's cold start, for an op that runs a kernel (a view dispatches only); the
+    # backward leaves it out: calibrate times backward kernels, not their cold starts.
+    start = rates.cold_start(cold_start_group(layer)) if t.bound != "overhead" else 0.0
+    return replace(t, forward_s=t.forward_s + cold_fwd + start,
+                   inference_s=t.inference_s + cold_fwd + start,
+                   backward_s=t.backward_s + cold_bwd, cold_start_s=start)
 
 
 def _gemm(layer: Layer) -> bool:
@@ -606,8 +610,6 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
                    grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name])
         for layer in network.layers
     )
-    rows = tuple(_with_cold_start(layer, row, rates)
-                 for layer, row in zip(network.layers, rows, strict=True))
     per_page = rates.fresh_page_s
     rows, opt_pages = _with_fresh_pages(network, rows, per_page, batch=batch,
                                         precision=precision, amp=amp, optimizer=optimizer)
@@ -624,16 +626,6 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
         peak_flops=dev.peak(amp or precision), bandwidth=dev.bandwidth,
         layers=rows, fresh_page_s=per_page,
     )
-
-
-def _with_cold_start(layer: Layer, row: LayerTime, rates: Rates) -> LayerTime:
-    """The forward's cold start of an op that runs a kernel (a view dispatches only). The
-    backward leaves it out: calibrate times backward kernels, not their cold starts."""
-    extra = rates.cold_start(cold_start_group(layer)) if row.bound != "overhead" else 0.0
-    if not extra:
-        return row
-    return replace(row, forward_s=row.forward_s + extra, inference_s=row.inference_s + extra,
-                   cold_start_s=extra)
 
 
 def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], per_page: float, *,
