@@ -390,7 +390,8 @@ def pointwise_class(layer: Layer) -> tuple[str, int] | None:
 
 
 def cold_start_group(layer: Layer) -> str:
-    """The op group whose calibrated cold start a layer pays (calibrate._cold_start_chain); layer_time adds it."""
+    """The op group whose calibrated cold start a layer pays (calibrate._cold_start_chain);
+    layer_time adds it."""
     if layer.cost.macs:
         return "gemm" if _gemm(layer) else "conv"
     found = pointwise_class(layer)
