@@ -78,14 +78,11 @@ def speed_probe() -> tuple[float, float]:
     x = torch.rand(1, 64, 28, 28)
     src, dst = torch.rand(2**26), torch.empty(2**26)
 
+    from zoo_speed import median_time  # this folder is on the path of a script run here
+
     def timed(fn, runs: int) -> float:
-        fn()
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        fn()  # warm-up: the first call's setup
+        return median_time(fn, runs)
 
     with torch.no_grad():
         return timed(lambda: net(x), 15), timed(lambda: dst.copy_(src), 7)
