@@ -297,6 +297,24 @@ def test_stem_convolutions_read_their_own_surface_or_fall_back_to_conv3x3():
     assert new.layers[1].compute_s == old.layers[1].compute_s  # not a stem: unchanged
 
 
+def test_a_strided_depthwise_conv_adds_the_reorder_of_its_surplus_input():
+    b = NetworkBuilder("dw", (96, 112, 112))
+    b.add("conv2d", b.input, "s1", out_channels=96, kernel=3, padding=1, groups=96, bias=False)
+    b.add("conv2d", b.input, "s2", out_channels=96, kernel=3, stride=2, padding=1, groups=96,
+          bias=False)
+    s1, s2 = b.build().layers
+    flat = ((1.0, 1.0, 1e10), (1e6, 1e4, 1e10))
+    dev = _local({"gemm": flat, "depthwise": flat})  # copies at 1e10 B/s
+    t1, t2 = (tm.layer_time(x, tm.Rates(dev, "fp32"), batch=1, act=4, par=4,
+                            needs_grad=False, grad_sums=0) for x in (s1, s2))
+    assert t1.compute_s == pytest.approx(2 * 9 * 96 * 112 * 112 / 1e10)
+    # stride 2: a quarter of the MACs, and the input's 3/4 surplus (903,168 numbers) read
+    # and written by a transposing copy at half a copy's speed
+    surplus = 4 * 4 * 96 * (112 * 112 - 56 * 56)
+    assert t2.compute_s == pytest.approx(2 * 9 * 96 * 56 * 56 / 1e10 + surplus / 1e10)
+    assert t2.compute_s < t1.compute_s
+
+
 def test_a_large_linear_at_one_row_reads_the_streamed_weight_point():
     b = NetworkBuilder("classifier", (25088,))
     b.add("linear", b.input, "fc", out_features=4096)

@@ -422,6 +422,17 @@ def _traffic(layer: Layer, batch: int, act: float, par: float, *, training: bool
     return fwd, bwd
 
 
+def _strided_input_copy(layer: Layer, batch: int, act: float, rates: Rates) -> float:
+    """What a strided depthwise conv takes beyond a stride-1 one over its outputs: oneDNN
+    first reorders the whole input into its blocked layout, and a stride-s input is s*s
+    times the size. The surplus is read and written once, by a transposing copy that runs
+    at about half a plain copy's speed (measured here, batch 1, against stride-1 convs over
+    the outputs: 13-343 us for mobilenet_v2's stride-2 ones and a 32-channel one at 112x112,
+    1.4-2.7x the time of cloning their input)."""
+    surplus = 2 * 2 * batch * (layer.input_numel - layer.output_numel) * act
+    return surplus / rates.memory(surplus) if surplus > 0 else 0.0
+
+
 def _input_pixels(layer: Layer) -> int:
     shape = layer.input_shapes[0] if layer.input_shapes else ()
     return numel(shape[1:]) if len(shape) == 3 else 1
@@ -494,12 +505,12 @@ def _layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: floa
         cls, x, y = shape_features(layer, batch)
         flops = 2 * macs
         thr = rates.compute(cls, x, y, flops, backward=False, batch=batch)
-        # a depthwise conv is bound by reading its input: a stride-s one reads s*s input
-        # pixels per output, and takes as long as a stride-1 one over its whole input
+        compute = flops / thr
         stride = _input_pixels(layer) / max(numel(layer.output_shape[1:]), 1) \
             if cls == "depthwise" else 1.0
-        thr /= max(stride, 1.0)
-        compute = flops / thr
+        if stride > 1:
+            compute += _strided_input_copy(layer, batch, act, rates)
+            thr = flops / compute
         # weights and inputs are read where they lie: the in-place (no fresh pages) rate
         memory = fwd_bytes / rates.memory(fwd_bytes, inplace=True)
         bwd_flops = 2 * batch * _macs_backward(layer, needs_grad)
