@@ -172,11 +172,12 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
     dtype = _dtype(torch, prec)
 
     def make(cls: str, c: int, p: int, kk: int, stride: int, backward: bool
-             ) -> tuple[Iterator[Any], int, float]:
+             ) -> tuple[Iterator[Any], int, float, int]:
         """Endless (conv, input, output gradient) triples over enough copies to span
         ROTATION_BYTES, so weights and inputs come from memory as in a network, where
         other layers' tensors and weights stream through the caches between two uses
-        (see `rotation`). A stem's input is the image: it needs no gradient."""
+        (see `rotation`), and how many copies. A stem's input is the image: it needs no
+        gradient."""
         b, cin, s, k, g = conv_shape(cls, p, c, backward=backward)
         side = s * stride  # padding kk // 2: the output side is side / stride
         size = 4 * (b * cin * side * side + k * (cin // g) * kk * kk)
@@ -189,7 +190,7 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
             x = torch.rand(b, cin, side, side, device=dev, dtype=dtype,
                            requires_grad=input_grad)
             copies.append((conv.to(dev, dtype), x, grad))
-        return itertools.cycle(copies), b * s * s, conv_feature(cls, cin, k, kk)
+        return itertools.cycle(copies), b * s * s, conv_feature(cls, cin, k, kk), len(copies)
 
     for cls, c, p, kk, stride in conv_grid():
         def run(seconds: float, cls: str = cls, c: int = c, p: int = p, kk: int = kk,
@@ -198,15 +199,23 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                 conv, x, _ = next(triples)
                 conv(x)
 
-            triples, pixels, feat = make(cls, c, p, kk, stride, backward=False)
+            # Each copy's first calls map its kernel's buffers and set up its primitives: a
+            # whole cycle of them before timing, or a big conv's few timed calls are mostly
+            # first calls (measured: 512 channels at 7x7 read 61-85 GFLOP/s without this
+            # warm-up, 110-127 after it, 145 on one copy in a loop).
+            triples, pixels, feat, n = make(cls, c, p, kk, stride, backward=False)
             macs = conv_macs(cls, p, c, kernel=kk)
             with torch.no_grad():
+                for _ in range(n):
+                    forward(triples)
                 t_fwd = timer(lambda: forward(triples), seconds / 3)
             out.setdefault(cls, []).append(
                 [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
-            triples, pixels, feat = make(cls, c, p, kk, stride, backward=True)
+            triples, pixels, feat, n = make(cls, c, p, kk, stride, backward=True)
             macs = conv_macs(cls, p, c, backward=True, kernel=kk)
             with torch.no_grad():
+                for _ in range(n):
+                    forward(triples)
                 t_fwd = timer(lambda: forward(triples), seconds / 3)
             # the forward at batch 8 too: a training batch spreads the same pixels
             # over more images, which kernels parallelise better than one image
@@ -219,6 +228,8 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                 x.grad = None
                 conv(x).backward(grad)
 
+            for _ in range(n):
+                step()
             t_all = timer(step, seconds / 3)
             # floor: a stalled forward can exceed forward+backward (seen: 2.9e16 FLOP/s for
             # a depthwise backward, which the running maximum then spread along its row)
