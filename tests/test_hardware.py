@@ -365,3 +365,29 @@ def test_timer_after_times_only_the_op_on_what_its_producer_returns(monkeypatch)
     t = calibrate.Timer(torch, "cpu")(op, 1.0, min_reps=5, max_reps=5, after=producer)
     assert t == 1.0
     assert seen == made  # each call got the producer's own result
+
+
+def test_timer_takes_each_calls_page_faults_off_once_their_cost_is_known(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from netcost.hardware import calibrate
+
+    now, faults = [0.0], [0]
+    monkeypatch.setattr(calibrate.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(calibrate, "_minor_faults", lambda: faults[0])
+
+    def op():  # 100 us a call, 20 of them faulting a fresh page
+        now[0] += 100e-6
+        faults[0] += 20
+
+    fresh_page = [0.0]
+    timer = calibrate.Timer(torch, "cpu", fresh_page)
+    assert timer(op, 0.01) == pytest.approx(100e-6)  # the page's cost not measured yet
+    fresh_page[0] = 2e-6
+    assert timer(op, 0.01) == pytest.approx(100e-6 - 20 * 2e-6)
+    assert calibrate.Timer(torch, "cuda", fresh_page).fresh_page is None  # CPU only
+
+    def tiny():  # below FAULT_COUNT_MIN_S: not worth two system calls a call
+        now[0] += 10e-6
+        faults[0] += 1
+
+    assert timer(tiny, 0.01) == pytest.approx(10e-6)

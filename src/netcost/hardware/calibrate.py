@@ -78,11 +78,18 @@ WARMUP_S = 0.004
 class Timer:
     """Lower-quartile time of a callable after warm-up, synchronising CUDA. The lower quartile
     rather than the median: on a shared machine a run is only ever slowed down, never sped
-    up, so the faster runs are the better estimate of what the hardware does."""
+    up, so the faster runs are the better estimate of what the hardware does.
 
-    def __init__(self, torch: Any, device: str):
+    Once `fresh_page[0]` holds the calibrated cost of a fresh page (CPU), each call of 50 us
+    or more is timed net of the page faults it took: the time model charges an op's fresh
+    pages apart, from a replay of a network's allocations (cost.pagefaults), so its rates
+    must not carry the faults of a calibration loop's allocations too (measured: a batch
+    norm backward over 8x64x112x112 faulted 3,757 pages a call, about half its time)."""
+
+    def __init__(self, torch: Any, device: str, fresh_page: list[float] | None = None):
         self.torch = torch
         self.cuda = device == "cuda"
+        self.fresh_page = fresh_page if device == "cpu" else None
 
     def __call__(self, fn: Callable[..., Any], seconds: float, *, min_reps: int = 5,
                  max_reps: int = 50, after: Callable[[], Any] | None = None) -> float:
@@ -90,14 +97,19 @@ class Timer:
         op's time as it follows another in a network, not the difference of two timings,
         which noise can drive to nothing."""
         sync = self.torch.cuda.synchronize if self.cuda else (lambda: None)
+        fault_s = self.fresh_page[0] if self.fresh_page else 0.0
 
-        def call() -> float:
+        def call(net_of_faults: bool = False) -> float:
             args = (after(),) if after is not None else ()
             sync()
+            faults = _minor_faults() if net_of_faults else 0
             begin = time.perf_counter()
             fn(*args)
             sync()
-            return time.perf_counter() - begin
+            elapsed = time.perf_counter() - begin
+            if net_of_faults:
+                elapsed = max(elapsed - (_minor_faults() - faults) * fault_s, elapsed * 0.1)
+            return elapsed
 
         # Warm-up: the first call's setup (kernel selection, allocation), then calls until
         # WARMUP_S has passed, so that the worker threads are awake and spinning as they
@@ -112,8 +124,21 @@ class Timer:
         reps = int(min(max(seconds / max(per_call, 1e-7), min_reps), max_reps))
         if per_call * min_reps > 4 * seconds:  # a slow call: a few repeats only
             reps = 2
-        times = sorted(call() for _ in range(reps))
+        # counting faults costs a system call or two: only where that is lost in the call
+        net = fault_s > 0 and per_call >= FAULT_COUNT_MIN_S
+        times = sorted(call(net) for _ in range(reps))
         return statistics.median(times[: max(len(times) // 2, 1)])
+
+
+FAULT_COUNT_MIN_S = 50e-6
+
+
+def _minor_faults() -> int:
+    try:
+        import resource
+    except ImportError:  # Windows: no count, nothing taken off
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _dtype(torch: Any, precision: str) -> Any:
@@ -509,7 +534,10 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
                 grads = rotation(torch, tuple(fresh(next(xgs)).shape), dev, span=0)
 
                 def both() -> None:
-                    fresh(next(xgs)).backward(next(grads))
+                    # the input's gradient handed back, as to the op before it in a
+                    # network; backward() would add it into x.grad, one more pass
+                    x = next(xgs)
+                    torch.autograd.grad(fresh(x), x, next(grads))
 
                 t_all = timer(both, seconds / 4)
                 net = [max(t_train - overhead[0], t_train * 0.1),
@@ -578,7 +606,8 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
     when the budget runs out the rest is skipped, and the time model falls back to the
     GEMM surface for a missing convolution class and to bytes over bandwidth for a
     missing memory-bound class."""
-    timer = Timer(torch, dev)
+    # the fresh page's cost, once measured, times the later measurements net of faults
+    timer = Timer(torch, dev, state.setdefault("fresh_page", [0.0]))
     overhead = state.setdefault("overhead", [0.0, 0.0])
     tasks = [_overhead_task(torch, dev, timer, overhead)]
     tasks += list(_memory_tasks(torch, dev, timer, state.setdefault("elementwise", []),
