@@ -209,7 +209,11 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
         input_grad = backward and cls != "stem"
         copies = []
         grad = torch.rand(b, k, s, s, device=dev, dtype=dtype) if backward else None
-        for _ in range(min(max(-(-ROTATION_BYTES // size), 1), 16)):
+        # A long call's caches matter little beside its arithmetic, and each copy is run
+        # once before timing: at most MAX_MACS of copies (two or more) for a heavy point
+        macs = b * s * s * k * (cin // g) * kk * kk
+        n = min(max(-(-ROTATION_BYTES // size), 1), 16, max(int(MAX_MACS // macs), 2))
+        for _ in range(n):
             conv = torch.nn.Conv2d(cin, k, kk, stride=stride, padding=kk // 2, groups=g,
                                    bias=False)
             x = torch.rand(b, cin, side, side, device=dev, dtype=dtype,
@@ -225,22 +229,21 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                 conv(x)
 
             # Each copy's first calls map its kernel's buffers and set up its primitives: a
-            # whole cycle of them before timing, or a big conv's few timed calls are mostly
-            # first calls (measured: 512 channels at 7x7 read 61-85 GFLOP/s without this
-            # warm-up, 110-127 after it, 145 on one copy in a loop).
+            # whole cycle of them before timing (with the timer's two warm-up calls), or a
+            # big conv's few timed calls are mostly first calls (measured: 512 channels at
+            # 7x7 read 61-85 GFLOP/s without this warm-up, 110-127 after it, 145 on one
+            # copy in a loop).
             triples, pixels, feat, n = make(cls, c, p, kk, stride, backward=False)
             macs = conv_macs(cls, p, c, kernel=kk)
             with torch.no_grad():
-                for _ in range(n):
-                    forward(triples)
+                _warm(lambda: forward(triples), n - 2, seconds / 3)
                 t_fwd = timer(lambda: forward(triples), seconds / 3)
             out.setdefault(cls, []).append(
                 [pixels, feat, 2 * macs / max(t_fwd - overhead[0], t_fwd * 0.1)])
             triples, pixels, feat, n = make(cls, c, p, kk, stride, backward=True)
             macs = conv_macs(cls, p, c, backward=True, kernel=kk)
             with torch.no_grad():
-                for _ in range(n):
-                    forward(triples)
+                _warm(lambda: forward(triples), n - 2, seconds / 3)
                 t_fwd = timer(lambda: forward(triples), seconds / 3)
             # the forward at batch 8 too: a training batch spreads the same pixels
             # over more images, which kernels parallelise better than one image
@@ -253,8 +256,7 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
                 x.grad = None
                 conv(x).backward(grad)
 
-            for _ in range(n):
-                step()
+            _warm(step, n - 2, seconds / 3)
             t_all = timer(step, seconds / 3)
             # floor: a stalled forward can exceed forward+backward (seen: 2.9e16 FLOP/s for
             # a depthwise backward, which the running maximum then spread along its row)
@@ -266,6 +268,16 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
 
         label = f"{kk}x{kk}/{stride} " if cls == "stem" else ""
         yield Task(f"{dev} {prec} {cls} {label}{c}ch {p}px", run)
+
+
+def _warm(fn: Callable[[], Any], calls: int, seconds: float) -> None:
+    """Up to `calls` calls (beyond the timer's own two warm-up calls: one per copy of a
+    rotation) within about `seconds`, what the timing after it is handed."""
+    deadline = time.perf_counter() + seconds
+    for _ in range(calls):
+        if time.perf_counter() > deadline:
+            return
+        fn()
 
 
 def _gemm_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, list],
