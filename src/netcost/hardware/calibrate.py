@@ -211,7 +211,7 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
         grad = torch.rand(b, k, s, s, device=dev, dtype=dtype) if backward else None
         # A long call's caches matter little beside its arithmetic, and each copy is run
         # once before timing: at most MAX_MACS of copies (two or more) for a heavy point
-        macs = b * s * s * k * (cin // g) * kk * kk
+        macs = conv_macs(cls, p, c, backward=backward, kernel=kk)
         n = min(max(-(-ROTATION_BYTES // size), 1), 16, max(int(MAX_MACS // macs), 2))
         for _ in range(n):
             conv = torch.nn.Conv2d(cin, k, kk, stride=stride, padding=kk // 2, groups=g,
