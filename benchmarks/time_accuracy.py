@@ -11,7 +11,16 @@ a forward faults its memory in (densenet121: 7,379 faults and 71 ms per forward 
 that has only built it, 0 faults after three training steps).
 
     .venv/bin/python benchmarks/time_accuracy.py [--threads 2] [--models resnet18,vgg11]
-        [--rounds 3]
+        [--rounds 3] [--device cpu|cuda] [--catalogue h100] [--json out.json]
+        [--from-json out.json]
+
+On a GPU (`--device cuda`) it calibrates the CUDA backend, predicts on `local-cuda` (and on
+the catalogue device `--catalogue` names, from the datasheet alone), measures every model in
+this process (no page faults to keep apart) and adds the inference forward replayed as a
+CUDA graph: the kernels without the CPU's dispatch, the device's share of the pipeline.
+`--json` writes every measurement and prediction; `--from-json` takes the measurements of
+such a file instead of measuring, and predicts them again with this code and the saved
+profile (a GPU's figures re-scored on a machine without one).
 
 Timings are only as good as the machine is quiet: other processes slow the measured steps
 (and the calibration) down. Threads are fixed (default 2) for calibration and measurement,
@@ -116,6 +125,57 @@ def faults_per_step(model, batch: int, runs: int = 3) -> float:
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / runs
 
 
+def graph_inference_s(model, batch: int, replays: int = 20) -> float | None:
+    """Median seconds of the eval forward replayed as a CUDA graph (None where capture
+    fails): its kernels back to back, no dispatch."""
+    import torch
+
+    x = torch.randn(batch, 3, 224, 224, device="cuda")
+    model.eval()
+    try:
+        with torch.no_grad():
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    model(x)
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                model(x)
+    except Exception:  # noqa: BLE001 - a model capture cannot take: no figure, not a failure
+        return None
+    times = []
+    for _ in range(replays):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        graph.replay()
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def measure_cuda(name: str, args: argparse.Namespace) -> dict[str, float]:
+    """Real times of one model on the GPU: steps and forwards (measure.timing), then the
+    forward as a CUDA graph."""
+    import torch
+
+    from netcost.measure.timing import time_steps
+
+    torch.manual_seed(0)
+    model = build(name).to("cuda")
+    meas = time_steps(model, (3, 224, 224), batch=args.train_batch,
+                      inference_batch=args.inference_batch, warmup=args.warmup,
+                      repeats=args.repeats, groups=False, device="cuda")
+    out = {"iteration_s": meas.iteration_s, "inference_s": meas.inference_s,
+           "forward_s": meas.forward_s, "backward_s": meas.backward_s,
+           "optimizer_s": meas.optimizer_s,
+           "inference_graph_s": graph_inference_s(model, args.inference_batch)}
+    del model
+    torch.cuda.empty_cache()
+    return out
+
+
 def measure(name: str, args: argparse.Namespace) -> dict[str, float]:
     """Real times of one model in this process: faults per forward and inference first,
     while the allocator holds only the model, then training (see measure.timing)."""
@@ -157,10 +217,23 @@ def main() -> None:
                          "each model, not all of one model")
     ap.add_argument("--budget", type=float, default=45.0, help="calibration seconds")
     ap.add_argument("--no-calibrate", action="store_true", help="use the saved profile")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--catalogue", help="also predict on this catalogue device (e.g. h100)")
+    ap.add_argument("--json", help="write the measurements and predictions to this file")
+    ap.add_argument("--from-json", help="re-score the measurements of an earlier --json")
     ap.add_argument("--measure-one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure_one:
         print(json.dumps(measure(args.measure_one, args)))
+        return
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as fh:
+            earlier = json.load(fh)
+        for key in ("device", "train_batch", "inference_batch"):
+            setattr(args, key, earlier[key])
+        args.no_calibrate = True
+    if args.device == "cuda":
+        cuda_main(args, earlier["measured"] if args.from_json else None)
         return
     passed = [f"--threads={args.threads}", f"--train-batch={args.train_batch}",
               f"--inference-batch={args.inference_batch}", f"--repeats={args.repeats}",
@@ -219,6 +292,70 @@ def main() -> None:
     print("speed, bw: a fixed small network's speed and a 256 MiB copy's bandwidth after each "
           "measurement relative to just after the calibration (speed_probe); far from 1.00, "
           "the VM drifted and the errors carry it")
+
+
+
+def cuda_main(args: argparse.Namespace, measured: dict[str, dict] | None) -> None:
+    """The GPU's table: predicted on `local-cuda` (and the catalogue device) against
+    measured, per model; then the kernels alone (a CUDA graph's replay) against the
+    prediction's device side."""
+    import torch
+
+    import netcost
+    from netcost.cost.time import estimate
+    from netcost.hardware.calibrate import calibrate
+
+    names = list(measured) if measured is not None else args.models.split(",")
+    if not args.no_calibrate:
+        start = time.perf_counter()
+        calibrate(budget_s=args.budget, backends=("cuda",))
+        print(f"calibrated in {time.perf_counter() - start:.0f} s "
+              f"({torch.cuda.get_device_name(0)}, torch {torch.__version__})")
+    dump = {"device": "cuda", "train_batch": args.train_batch,
+            "inference_batch": args.inference_batch, "measured": measured, "predicted": {}}
+    if measured is None:
+        measured = dump["measured"] = {}
+        for name in names:
+            measured[name] = measure_cuda(name, args)
+            write_json(args.json, dump)  # kept even if a later model or prediction fails
+    devices = ["local-cuda"] + ([args.catalogue] if args.catalogue else [])
+    print(f"training step at batch {args.train_batch}, inference at batch "
+          f"{args.inference_batch}; times in ms; predicted on {' and '.join(devices)}")
+    print(f"{'model':<13} {'device':<11} {'train pred':>10} {'meas':>8} {'error':>7}   "
+          f"{'infer pred':>10} {'meas':>8} {'error':>7}   {'kernels pred':>12} "
+          f"{'graph':>8} {'error':>7}")
+    errors: dict[str, list[float]] = {d: [] for d in devices}
+    for name in names:
+        network = netcost.load(build(name), input_shape=(1, 3, 224, 224))
+        meas = measured[name]
+        for dev in devices:
+            step = estimate(network, batch=args.train_batch, device=dev)
+            infer = estimate(network, batch=args.inference_batch, device=dev)
+            kernels = sum(r.inference_s - r.dispatch_s for r in infer.layers)
+            e_train = step.iteration_s / meas["iteration_s"] - 1
+            e_infer = infer.inference_s / meas["inference_s"] - 1
+            errors[dev] += [abs(e_train), abs(e_infer)]
+            graph = meas.get("inference_graph_s")
+            e_graph = f"{kernels / graph - 1:>+7.1%}" if graph else f"{'-':>7}"
+            print(f"{name:<13} {dev:<11} {step.iteration_s * 1e3:>10.2f} "
+                  f"{meas['iteration_s'] * 1e3:>8.2f} {e_train:>+7.1%}   "
+                  f"{infer.inference_s * 1e3:>10.2f} {meas['inference_s'] * 1e3:>8.2f} "
+                  f"{e_infer:>+7.1%}   {kernels * 1e3:>12.2f} "
+                  f"{(graph or 0) * 1e3:>8.2f} {e_graph}", flush=True)
+            dump["predicted"].setdefault(name, {})[dev] = {
+                "iteration_s": step.iteration_s, "forward_s": step.forward_s,
+                "backward_s": step.backward_s, "optimizer_s": step.optimizer_s,
+                "inference_s": infer.inference_s, "inference_kernels_s": kernels}
+    for dev, errs in errors.items():
+        print(f"{dev}: median |error| {statistics.median(errs):.1%}, worst {max(errs):.1%} "
+              f"over {len(errs)} figures (target: median <= 10%, worst <= 25%)")
+    write_json(args.json, dump)
+
+
+def write_json(path: str | None, data: dict) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -391,3 +391,27 @@ def test_timer_takes_each_calls_page_faults_off_once_their_cost_is_known(monkeyp
         faults[0] += 1
 
     assert timer(tiny, 0.01) == pytest.approx(10e-6)
+
+
+def test_cuda_timer_issues_calls_back_to_back_and_synchronises_per_batch(monkeypatch):
+    from types import SimpleNamespace
+
+    from netcost.hardware import calibrate
+
+    now, syncs, calls = [0.0], [0], []
+    monkeypatch.setattr(calibrate.time, "perf_counter", lambda: now[0])
+    fake = SimpleNamespace(cuda=SimpleNamespace(synchronize=lambda: syncs.__setitem__(
+        0, syncs[0] + 1)))
+
+    def op(x):  # 10 us a call, on the input the producer made once
+        calls.append(x)
+        now[0] += 10e-6
+
+    made = []
+    t = calibrate.Timer(fake, "cuda")(op, 0.01, after=lambda: made.append(1) or "input")
+    assert t == pytest.approx(10e-6)
+    assert made == [1] and set(calls) == {"input"}  # the producer ran once, untimed
+    # 0.01 s over 5 batches of 10 us calls: 200 calls a batch, each batch synchronised
+    # before and after, plus the setup and the first estimate's two batches
+    assert len(calls) == 2 + 3 + 5 * 200
+    assert syncs[0] == 2 * (2 + 5)

@@ -52,9 +52,10 @@ def test_compute_bound_linear_on_a_catalogue_device():
 
 def test_optimizer_and_iteration_add_up():
     est = tm.estimate(mlp(), batch=1024, device=DEV, optimizer="momentum")
-    # momentum streams 8 passes over 1,049,600 fp32 params = 33,587,200 bytes at 8e10 B/s,
-    # plus 3 foreach kernels, each 5 us + 2 tensors x 0.5 us
-    assert est.optimizer_s == pytest.approx(33_587_200 / 8e10 + 3 * (5e-6 + 2 * 5e-7))
+    # momentum streams 8 passes over 1,049,600 fp32 params = 33,587,200 bytes at 8e10 B/s
+    # in 3 foreach kernels, each dispatched in 5 us + 2 tensors x 0.5 us; on a GPU the
+    # kernels run while the next ones are dispatched: the first dispatch, then the streaming
+    assert est.optimizer_s == pytest.approx(33_587_200 / 8e10 + (5e-6 + 2 * 5e-7))
     assert est.iteration_s == pytest.approx(est.forward_s + est.backward_s + est.optimizer_s)
     adam = tm.estimate(mlp(), batch=1024, device=DEV, optimizer="adam")
     assert adam.optimizer_s > est.optimizer_s  # 18 passes against 8
@@ -62,6 +63,35 @@ def test_optimizer_and_iteration_add_up():
     assert {"device", "iteration_s", "forward_s", "backward_s", "optimizer_s", "inference_s",
             "layers"} <= set(d)
     assert d["layers"][0]["bound"] == "compute" and d["device"] == "test"
+
+
+def test_pipelined_dispatch_and_kernels():
+    # launch-bound: the dispatches, then the last kernel
+    assert tm.pipelined([(5.0, 1.0)] * 3) == 16.0
+    # compute-bound: the first dispatch, then the kernels back to back
+    assert tm.pipelined([(1.0, 10.0)] * 3) == 31.0
+    # a long kernel lets the CPU run ahead, and the queued short ones follow it
+    assert tm.pipelined([(1.0, 10.0), (2.0, 1.0), (2.0, 1.0)]) == 13.0
+    assert tm.pipelined([]) == 0.0
+
+
+def test_a_gpu_pipelines_its_totals_and_a_cpu_sums_them():
+    gpu = tm.estimate(mlp(), batch=1, device=DEV)
+    fc, relu = gpu.layers
+    assert fc.dispatch_s == relu.dispatch_s == 5e-6
+    # at batch 1 the fc kernel is 4 MiB of weight at 8e10 B/s (52 us); relu's 8 KiB kernel
+    # (0.1 us) is dispatched while it runs: the total is the first dispatch and both kernels
+    want = 5e-6 + (fc.forward_s - 5e-6) + (relu.forward_s - 5e-6)
+    assert gpu.forward_s == pytest.approx(want)
+    assert gpu.forward_s < sum(r.forward_s for r in gpu.layers)
+    assert gpu.pipelined and gpu.to_dict()["pipelined"] is True
+    # the backward runs the layers in reverse: relu's then fc's
+    assert gpu.backward_s == pytest.approx(tm.pipelined(
+        [(r.dispatch_bwd_s, r.backward_s - r.dispatch_bwd_s) for r in reversed(gpu.layers)]))
+    cpu = tm.estimate(mlp(), batch=1, device=replace(DEV, kind="cpu"))
+    assert not cpu.pipelined
+    assert cpu.forward_s == pytest.approx(sum(r.forward_s for r in cpu.layers))
+    assert cpu.backward_s == pytest.approx(sum(r.backward_s for r in cpu.layers))
 
 
 def test_calibrated_device_uses_the_measured_rates():

@@ -109,6 +109,8 @@ class LayerTime:
     fresh_pages: int = 0  # 4 KiB pages its inference forward maps in (cost.pagefaults)
     cold_start_s: float = 0.0  # its forward's cold start, in forward_s and inference_s
     step_fresh_pages: int = 0  # pages its forward and backward map in during a training step
+    dispatch_s: float = 0.0  # the CPU's dispatch of its forward, in forward_s and inference_s
+    dispatch_bwd_s: float = 0.0  # the CPU's dispatch of its backward, in backward_s
 
     @property
     def intensity(self) -> float:
@@ -141,6 +143,9 @@ class TimeEstimate:
     layers: tuple[LayerTime, ...]
 
     fresh_page_s: float = 0.0  # the calibrated cost of one fresh page (0: not modelled)
+    # True on a GPU: the totals pipeline the CPU's dispatch with the device's kernels
+    # (see `pipelined`), so they are less than the sums of the layers' times
+    pipelined: bool = False
 
     @property
     def iteration_s(self) -> float:
@@ -182,7 +187,7 @@ class TimeEstimate:
             "fresh_pages": self.fresh_pages, "fresh_pages_s": self.fresh_pages_s,
             "step_fresh_pages": self.step_fresh_pages,
             "step_fresh_pages_s": self.step_fresh_pages_s,
-            "cold_start_s": self.cold_start_s,
+            "cold_start_s": self.cold_start_s, "pipelined": self.pipelined,
             "peak_flops": self.peak_flops, "bandwidth": self.bandwidth,
             "layers": [lt.to_dict() for lt in self.layers],
         }
@@ -342,6 +347,15 @@ class Rates:
         return nbytes / bw if bw and nbytes else 0.0
 
     @property
+    def pipelined(self) -> bool:
+        """The device runs kernels from a queue the CPU fills ahead of it (a GPU, through
+        CUDA or Metal): dispatch and kernels overlap."""
+        prof = self.profile
+        if prof is not None:
+            return prof.backend == "cuda"
+        return self.device.kind in ("gpu", "soc")
+
+    @property
     def overhead(self) -> float:
         if self.profile is not None:
             return self.profile.overhead_s
@@ -482,9 +496,13 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     # The forward's cold start, for an op that runs a kernel (a view dispatches only); the
     # backward leaves it out: calibrate times backward kernels, not their cold starts.
     start = rates.cold_start(cold_start_group(layer)) if t.bound != "overhead" else 0.0
+    # the CPU's share: one dispatch forward; backward, one per autograd node and one per
+    # gradient summed into this layer's output gradient
+    dispatch_bwd = min(t.backward_s, (1 + grad_sums) * rates.overhead_bwd)
     return replace(t, forward_s=t.forward_s + cold_fwd + start,
                    inference_s=t.inference_s + cold_fwd + start,
-                   backward_s=t.backward_s + cold_bwd, cold_start_s=start)
+                   backward_s=t.backward_s + cold_bwd, cold_start_s=start,
+                   dispatch_s=rates.overhead, dispatch_bwd_s=dispatch_bwd)
 
 
 def _gemm(layer: Layer) -> bool:
@@ -578,8 +596,23 @@ def optimizer_time(params: int, n_tensors: int, rates: Rates, optimizer: str,
     # kernel, from memory, not the cache a per-tensor call finds them in); in place, so no
     # fresh pages
     per_kernel = max(nbytes / kernels, 1.0)
-    return (nbytes / rates.memory(per_kernel, inplace=True) if nbytes else 0.0) + kernels * (
-        rates.overhead + n_tensors * rates.optimizer_overhead)
+    streaming = nbytes / rates.memory(per_kernel, inplace=True) if nbytes else 0.0
+    dispatch = kernels * (rates.overhead + n_tensors * rates.optimizer_overhead)
+    if rates.pipelined:
+        return pipelined([(dispatch / kernels, streaming / kernels)] * kernels)
+    return streaming + dispatch
+
+
+def pipelined(ops: Sequence[tuple[float, float]]) -> float:
+    """Wall time of ops that each cost (dispatch, kernel): the CPU dispatches them one after
+    another, and the device runs each kernel once it is queued and the one before it has
+    finished. A launch-bound run (small batches) takes its dispatches; a compute-bound one
+    its kernels, plus the first dispatch."""
+    cpu = device = 0.0
+    for dispatch, kernel in ops:
+        cpu += dispatch
+        device = max(device, cpu) + kernel
+    return max(cpu, device)
 
 
 def _param_tensors(network: Network) -> int:
@@ -627,16 +660,22 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
                                         precision=precision, amp=amp, optimizer=optimizer)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
     opt += opt_pages * per_page
+    if rates.pipelined:  # the backward runs the layers in reverse
+        forward = pipelined([(r.dispatch_s, r.forward_s - r.dispatch_s) for r in rows])
+        inference = pipelined([(r.dispatch_s, r.inference_s - r.dispatch_s) for r in rows])
+        backward = pipelined([(r.dispatch_bwd_s, r.backward_s - r.dispatch_bwd_s)
+                              for r in reversed(rows)])
+    else:
+        forward = sum(r.forward_s for r in rows)
+        inference = sum(r.inference_s for r in rows)
+        backward = sum(r.backward_s for r in rows)
     return TimeEstimate(
         device=dev.key, device_name=dev.name,
         method="calibrated" if dev.profile is not None else "catalogue",
         batch=batch, precision=precision, optimizer=optimizer, amp=amp,
-        forward_s=sum(r.forward_s for r in rows),
-        backward_s=sum(r.backward_s for r in rows),
-        optimizer_s=opt,
-        inference_s=sum(r.inference_s for r in rows),
+        forward_s=forward, backward_s=backward, optimizer_s=opt, inference_s=inference,
         peak_flops=dev.peak(amp or precision), bandwidth=dev.bandwidth,
-        layers=rows, fresh_page_s=per_page,
+        layers=rows, fresh_page_s=per_page, pipelined=rates.pipelined,
     )
 
 

@@ -14,7 +14,9 @@ where the backend has bf16 kernels):
 - each op group's cold start: an op's time in a small CNN run in sequence over its time in
   a loop, CPU only.
 
-Throughputs are net of the dispatch overhead, which the time model adds once per op.
+On the CPU throughputs are net of the dispatch overhead, which the time model adds once per
+op; on CUDA each op is timed issued back to back (the larger of its dispatch and its kernel),
+as a GPU runs a network's kernels from a queue (see Timer.throughput, cost.time).
 torch is imported inside the functions: `import netcost` stays light.
 """
 
@@ -63,6 +65,12 @@ MAX_MACS = 2e9
 # (batch, channels, side) of the inputs each memory-bound op class is measured at: 3K to 6.4M
 # numbers, from a 7x7 map at batch 1 to a 112x112 one at batch 8.
 POINTWISE_SIZES = ((1, 64, 7), (1, 64, 28), (1, 64, 56), (8, 64, 56), (8, 64, 112))
+# A GPU is far from full at the CPU grid's largest points (2 GMACs: ~10 us on a datacentre
+# GPU), and its last-level cache holds tens of MiB: on CUDA the grids go on to 56x56 and
+# 112x112 maps at batch 64, and the memory-bound classes to a 64x64x112x112 input (205 MB).
+CUDA_PIXELS = (200704, 802816)
+CUDA_MAX_MACS = 1e11
+CUDA_POINTWISE_SIZES = ((64, 64, 112),)
 POINTWISE = ("batch_norm", "relu", "max_pool", "avg_pool", "add", "cat")
 
 
@@ -76,9 +84,10 @@ WARMUP_S = 0.004
 
 
 class Timer:
-    """Lower-quartile time of a callable after warm-up, synchronising CUDA. The lower quartile
-    rather than the median: on a shared machine a run is only ever slowed down, never sped
-    up, so the faster runs are the better estimate of what the hardware does.
+    """Lower-quartile time of a callable after warm-up (on CUDA: see `throughput`). The
+    lower quartile rather than the median: on a shared machine a run is only ever slowed
+    down, never sped up, so the faster runs are the better estimate of what the hardware
+    does.
 
     Once `fresh_page[0]` holds the calibrated cost of a fresh page (CPU), each call of 50 us
     or more is timed net of the page faults it took: the time model charges an op's fresh
@@ -96,16 +105,15 @@ class Timer:
         """`after`: an op run (untimed) before each call, whose result `fn` takes - the
         op's time as it follows another in a network, not the difference of two timings,
         which noise can drive to nothing."""
-        sync = self.torch.cuda.synchronize if self.cuda else (lambda: None)
+        if self.cuda:
+            return self.throughput(fn, seconds, (after(),) if after is not None else ())
         fault_s = self.fresh_page[0] if self.fresh_page else 0.0
 
         def call(net_of_faults: bool = False) -> float:
             args = (after(),) if after is not None else ()
-            sync()
             faults = _minor_faults() if net_of_faults else 0
             begin = time.perf_counter()
             fn(*args)
-            sync()
             elapsed = time.perf_counter() - begin
             if net_of_faults:
                 elapsed = max(elapsed - (_minor_faults() - faults) * fault_s, elapsed * 0.1)
@@ -127,6 +135,29 @@ class Timer:
         # counting faults costs a system call or two: only where that is lost in the call
         net = fault_s > 0 and per_call >= FAULT_COUNT_MIN_S
         times = sorted(call(net) for _ in range(reps))
+        return statistics.median(times[: max(len(times) // 2, 1)])
+
+    def throughput(self, fn: Callable[..., Any], seconds: float, args: tuple[Any, ...] = (),
+                   batches: int = 5) -> float:
+        """Seconds per call of `fn` issued back to back, one synchronisation per batch of
+        calls (CUDA): a GPU runs a network's kernels from a queue the CPU fills ahead of
+        it, so an op costs the larger of its dispatch on the CPU and its kernel on the GPU,
+        not the round trip of a synchronised call (cost.time pipelines the two). The
+        lower of the batches' medians, as for the CPU."""
+        sync = self.torch.cuda.synchronize
+
+        def batch(calls: int) -> float:
+            sync()
+            begin = time.perf_counter()
+            for _ in range(calls):
+                fn(*args)
+            sync()
+            return (time.perf_counter() - begin) / calls
+
+        batch(2)  # setup: kernel selection, the allocator's first blocks
+        per_call = batch(3)
+        calls = int(min(max(seconds / batches / max(per_call, 1e-7), 1), 2000))
+        times = sorted(batch(calls) for _ in range(batches))
         return statistics.median(times[: max(len(times) // 2, 1)])
 
 
@@ -153,6 +184,8 @@ def conv_shape(cls: str, pixels: int, channels: int, *, backward: bool = False
     the batch)."""
     b1_pixels = STEM_PIXELS[-2] if cls == "stem" else 3136
     batch = 8 if backward or pixels > b1_pixels else 1
+    if cls != "stem" and pixels >= CUDA_PIXELS[0]:
+        batch = 64  # the GPU grid's 56x56 and 112x112 maps
     side = max(round((pixels / batch) ** 0.5), 1)
     if cls == "stem":
         return batch, STEM_INPUT, side, channels, 1
@@ -180,16 +213,21 @@ def conv_feature(cls: str, cin: int, cout: int, kernel: int) -> float:
     return (inner * cout) ** 0.5
 
 
-def conv_grid() -> Iterator[tuple[str, int, int, int, int]]:
+def conv_grid(dev: str = "cpu") -> Iterator[tuple[str, int, int, int, int]]:
     """(class, channels, pixels, kernel, stride) of every conv point, stems first (the
-    first layer of every image model), within MAX_MACS."""
+    first layer of every image model), within the device's MAC cap."""
+    pixels = PIXELS + (CUDA_PIXELS if dev == "cuda" else ())
     points = [("stem", c, p, k, s) for k, s in STEM_KERNELS for c in STEM_CHANNELS
               for p in STEM_PIXELS]
     points += [(cls, c, p, 1 if cls == "conv1x1" else 3, 1)
-               for cls, chans in CHANNELS.items() for c in chans for p in PIXELS]
+               for cls, chans in CHANNELS.items() for c in chans for p in pixels]
     for cls, c, p, k, s in points:
-        if conv_macs(cls, p, c, kernel=k) <= MAX_MACS:
+        if conv_macs(cls, p, c, kernel=k) <= max_macs(dev):
             yield cls, c, p, k, s
+
+
+def max_macs(dev: str) -> float:
+    return CUDA_MAX_MACS if dev == "cuda" else MAX_MACS
 
 
 def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, list],
@@ -212,7 +250,7 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
         # A long call's caches matter little beside its arithmetic, and each copy is run
         # once before timing: at most MAX_MACS of copies (two or more) for a heavy point
         macs = conv_macs(cls, p, c, backward=backward, kernel=kk)
-        n = min(max(-(-ROTATION_BYTES // size), 1), 16, max(int(MAX_MACS // macs), 2))
+        n = min(max(-(-ROTATION_BYTES // size), 1), 16, max(int(max_macs(dev) // macs), 2))
         for _ in range(n):
             conv = torch.nn.Conv2d(cin, k, kk, stride=stride, padding=kk // 2, groups=g,
                                    bias=False)
@@ -221,7 +259,7 @@ def _conv_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
             copies.append((conv.to(dev, dtype), x, grad))
         return itertools.cycle(copies), b * s * s, conv_feature(cls, cin, k, kk), len(copies)
 
-    for cls, c, p, kk, stride in conv_grid():
+    for cls, c, p, kk, stride in conv_grid(dev):
         def run(seconds: float, cls: str = cls, c: int = c, p: int = p, kk: int = kk,
                 stride: int = stride) -> None:
             def forward(triples: Iterator[Any]) -> None:
@@ -517,7 +555,7 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
     mode, backward, and eval forward, as (size, size per second) curves; the size is the
     input's numbers, for pooling its window reads (see cost.time.pointwise_class)."""
     for cls in POINTWISE:
-        for b, c, side in POINTWISE_SIZES:
+        for b, c, side in POINTWISE_SIZES + (CUDA_POINTWISE_SIZES if dev == "cuda" else ()):
             def run(seconds: float, cls: str = cls, b: int = b, c: int = c,
                     side: int = side) -> None:
                 n = b * c * side * side
@@ -620,8 +658,13 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
     missing memory-bound class."""
     # the fresh page's cost, once measured, times the later measurements net of faults
     timer = Timer(torch, dev, state.setdefault("fresh_page", [0.0]))
-    overhead = state.setdefault("overhead", [0.0, 0.0])
-    tasks = [_overhead_task(torch, dev, timer, overhead)]
+    measured_overhead = state.setdefault("overhead", [0.0, 0.0])
+    tasks = [_overhead_task(torch, dev, timer, measured_overhead)]
+    # On the CPU an op's dispatch and its work run one after the other: rates are net of
+    # the dispatch, which the time model adds back once per op. On CUDA a call timed back
+    # to back costs the larger of the two, and the time model pipelines dispatch with
+    # kernels: rates keep what they measured.
+    overhead = measured_overhead if dev == "cpu" else [0.0, 0.0]
     tasks += list(_memory_tasks(torch, dev, timer, state.setdefault("elementwise", []),
                                 state.setdefault("inplace", []),
                                 state.setdefault("stream", {}), overhead))
