@@ -331,7 +331,7 @@ def cuda_main(args: argparse.Namespace, measured: dict[str, dict] | None) -> Non
         for dev in devices:
             step = estimate(network, batch=args.train_batch, device=dev)
             infer = estimate(network, batch=args.inference_batch, device=dev)
-            kernels = sum(r.inference_s - r.dispatch_s for r in infer.layers)
+            kernels = sum(r.inference_s - r.dispatch_inference_s for r in infer.layers)
             e_train = step.iteration_s / meas["iteration_s"] - 1
             e_infer = infer.inference_s / meas["inference_s"] - 1
             errors[dev] += [abs(e_train), abs(e_infer)]

@@ -94,6 +94,31 @@ def test_a_gpu_pipelines_its_totals_and_a_cpu_sums_them():
     assert cpu.backward_s == pytest.approx(sum(r.backward_s for r in cpu.layers))
 
 
+def test_a_cuda_profile_dispatches_each_op_at_its_groups_cost_inside_a_network():
+    pts = ((1.0, 1.0, 1e14), (1e6, 1e4, 1e14))
+    backend = Backend(backend="cuda", name="gpu", threads=1, memory_bytes=2**33,
+                      compute={"fp32": {"gemm": pts}}, elementwise=((1.0, 1e12), (1e9, 1e12)),
+                      stream={"triad": 1e12, "cold_read": 1e9}, overhead_s=5e-6,
+                      overhead_bwd_s=9e-6,
+                      dispatch_s={"gemm": 30e-6, "train:gemm": 40e-6, "other": 20e-6,
+                                  "train:other": 25e-6, "backward": 15e-6})
+    gpu = Device(key="local-cuda", name="calibrated", kind="local", memory_bytes=2**33,
+                 bandwidth=1e12, peak_flops={"fp32": 1e14}, profile=backend)
+    est = tm.estimate(mlp(), batch=1, device=gpu)
+    fc, relu = est.layers
+    assert (fc.dispatch_s, fc.dispatch_inference_s) == (40e-6, 30e-6)
+    # an out-of-place ReLU is in the group "other"
+    assert (relu.dispatch_s, relu.dispatch_inference_s) == (25e-6, 20e-6)
+    assert fc.dispatch_bwd_s == relu.dispatch_bwd_s == 15e-6  # per autograd node
+    # no cold reads on a GPU: the weight's 4 MiB would take 4 ms at the "cold" 1 GB/s
+    assert fc.forward_s - fc.dispatch_s == pytest.approx(max(fc.compute_s, fc.memory_s))
+    # launch-bound: the kernels (2 MFLOP at 1e14, 4 MiB at 1e12 B/s) hide behind the
+    # dispatches but for the last one
+    assert est.inference_s == pytest.approx(
+        30e-6 + max(20e-6, fc.inference_s - 30e-6) + relu.inference_s - 20e-6)
+    assert est.pipelined
+
+
 def test_calibrated_device_uses_the_measured_rates():
     pts = ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))
     backend = Backend(backend="cpu", name="test", threads=1, memory_bytes=2**33,

@@ -109,7 +109,8 @@ class LayerTime:
     fresh_pages: int = 0  # 4 KiB pages its inference forward maps in (cost.pagefaults)
     cold_start_s: float = 0.0  # its forward's cold start, in forward_s and inference_s
     step_fresh_pages: int = 0  # pages its forward and backward map in during a training step
-    dispatch_s: float = 0.0  # the CPU's dispatch of its forward, in forward_s and inference_s
+    dispatch_s: float = 0.0  # the CPU's dispatch of its training forward, in forward_s
+    dispatch_inference_s: float = 0.0  # ... of its inference forward, in inference_s
     dispatch_bwd_s: float = 0.0  # the CPU's dispatch of its backward, in backward_s
 
     @property
@@ -323,9 +324,14 @@ class Rates:
 
     @property
     def cold_bandwidth(self) -> float | None:
-        """Bytes/s of a read from memory no cache holds (calibrated only); None: no term."""
+        """Bytes/s of a read from memory no cache holds (calibrated CPU only); None: no
+        term. A GPU's last-level cache holds tens of MiB, so its calibrated large operands
+        already come from device memory, and a cold 4 MiB read there is a launch, not a
+        bandwidth (H200: 0.41 TB/s against 4.2 TB/s for a copy; charged, it tripled
+        resnet50's residual adds at batch 64)."""
         prof = self.profile
-        return prof.stream.get("cold_read") if prof is not None else None
+        return prof.stream.get("cold_read") if prof is not None and prof.backend == "cpu" \
+            else None
 
     @property
     def fresh_page_s(self) -> float:
@@ -361,10 +367,19 @@ class Rates:
             return self.profile.overhead_s
         return CATALOGUE_OVERHEAD_S.get(self.device.kind, 5e-6)
 
+    def dispatch(self, group: str) -> tuple[float, float]:
+        """(training forward, inference) seconds the CPU spends dispatching one op of
+        `group` (cost.time.cold_start_group): on a calibrated CUDA device as measured
+        inside a network, else the tiny op's overhead."""
+        found = self.profile.dispatch_s if self.profile is not None else {}
+        if group not in found:
+            return self.overhead, self.overhead
+        return found.get(f"train:{group}", found[group]), found[group]
+
     @property
     def overhead_bwd(self) -> float:
         if self.profile is not None:
-            return self.profile.overhead_bwd_s
+            return self.profile.dispatch_s.get("backward", self.profile.overhead_bwd_s)
         return CATALOGUE_OVERHEAD_S.get(self.device.kind, 5e-6)
 
     @property
@@ -495,14 +510,16 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     cold_bwd = rates.cold(weights) if t.backward_s and t.bound != "memory" else 0.0
     # The forward's cold start, for an op that runs a kernel (a view dispatches only); the
     # backward leaves it out: calibrate times backward kernels, not their cold starts.
-    start = rates.cold_start(cold_start_group(layer)) if t.bound != "overhead" else 0.0
-    # the CPU's share: one dispatch forward; backward, one per autograd node and one per
-    # gradient summed into this layer's output gradient
+    group = cold_start_group(layer)
+    start = rates.cold_start(group) if t.bound != "overhead" else 0.0
+    # the CPU's share: one dispatch forward (a view's is the tiny op's); backward, one per
+    # autograd node and one per gradient summed into this layer's output gradient
+    d_fwd, d_inf = rates.dispatch(group) if t.bound != "overhead" else (rates.overhead,) * 2
     dispatch_bwd = min(t.backward_s, (1 + grad_sums) * rates.overhead_bwd)
-    return replace(t, forward_s=t.forward_s + cold_fwd + start,
-                   inference_s=t.inference_s + cold_fwd + start,
+    return replace(t, forward_s=t.forward_s + cold_fwd + start + d_fwd,
+                   inference_s=t.inference_s + cold_fwd + start + d_inf,
                    backward_s=t.backward_s + cold_bwd, cold_start_s=start,
-                   dispatch_s=rates.overhead, dispatch_bwd_s=dispatch_bwd)
+                   dispatch_s=d_fwd, dispatch_inference_s=d_inf, dispatch_bwd_s=dispatch_bwd)
 
 
 def _gemm(layer: Layer) -> bool:
@@ -564,12 +581,11 @@ def _layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: floa
 def _finish(layer: Layer, rates: Rates, flops: float, nbytes: float, fwd: float, bwd: float,
             inference: float, compute: float, memory: float, thr: float, bound: str,
             on_grad_path: bool, sum_s: float) -> LayerTime:
-    over = rates.overhead
-    return LayerTime(
+    return LayerTime(  # layer_time adds the forward's dispatch
         name=layer.name, kind=layer.kind, flops=int(flops), bytes=int(nbytes),
-        forward_s=fwd + over,
+        forward_s=fwd,
         backward_s=(bwd + rates.overhead_bwd if on_grad_path else 0.0) + sum_s,
-        inference_s=inference + over,
+        inference_s=inference,
         compute_s=compute, memory_s=memory, throughput=thr, bound=bound,
     )
 
@@ -662,7 +678,8 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     opt += opt_pages * per_page
     if rates.pipelined:  # the backward runs the layers in reverse
         forward = pipelined([(r.dispatch_s, r.forward_s - r.dispatch_s) for r in rows])
-        inference = pipelined([(r.dispatch_s, r.inference_s - r.dispatch_s) for r in rows])
+        inference = pipelined([(r.dispatch_inference_s, r.inference_s - r.dispatch_inference_s)
+                               for r in rows])
         backward = pipelined([(r.dispatch_bwd_s, r.backward_s - r.dispatch_bwd_s)
                               for r in reversed(rows)])
     else:

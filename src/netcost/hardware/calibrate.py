@@ -66,11 +66,15 @@ MAX_MACS = 2e9
 # numbers, from a 7x7 map at batch 1 to a 112x112 one at batch 8.
 POINTWISE_SIZES = ((1, 64, 7), (1, 64, 28), (1, 64, 56), (8, 64, 56), (8, 64, 112))
 # A GPU is far from full at the CPU grid's largest points (2 GMACs: ~10 us on a datacentre
-# GPU), and its last-level cache holds tens of MiB: on CUDA the grids go on to 56x56 and
-# 112x112 maps at batch 64, and the memory-bound classes to a 64x64x112x112 input (205 MB).
+# GPU), and its last-level cache holds tens of MiB: on CUDA the conv grid goes on to 56x56
+# and 112x112 maps at batch 64, and the memory-bound classes are measured up to 205 MB at
+# the channel counts of a network's middle: a batch norm's reductions run per channel, and
+# at 64 channels of 112x112 x 64 images its backward took 1.2 ms on an H200, 3-4 times the
+# bytes' time.
 CUDA_PIXELS = (200704, 802816)
 CUDA_MAX_MACS = 1e11
-CUDA_POINTWISE_SIZES = ((64, 64, 112),)
+CUDA_POINTWISE_SIZES = ((1, 64, 7), (1, 64, 28), (1, 256, 56), (8, 256, 56), (64, 512, 28),
+                        (64, 256, 56))
 POINTWISE = ("batch_norm", "relu", "max_pool", "avg_pool", "add", "cat")
 
 
@@ -352,7 +356,8 @@ def _gemm_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
         yield Task(f"{dev} {prec} gemm {m}x{n}x{n}", run)
 
 
-def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float]) -> Task:
+def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float],
+                   engine: list[float] | None = None) -> Task:
     def run(seconds: float) -> None:
         a = torch.ones(8, device=dev)
         overhead[0] = timer(lambda: torch.add(a, a), seconds / 2, min_reps=20, max_reps=2000)
@@ -363,8 +368,10 @@ def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float]) ->
             torch.add(x, x).sum().backward()
 
         # fwd+bwd of add then sum: two forward ops, two backward nodes, one engine run
-        overhead[1] = max((timer(both, seconds / 2, min_reps=20, max_reps=2000)
-                           - 2 * overhead[0]) / 2, 0.0)
+        t_both = timer(both, seconds / 2, min_reps=20, max_reps=2000)
+        overhead[1] = max((t_both - 2 * overhead[0]) / 2, 0.0)
+        if engine is not None:  # one backward call's cost beyond its kernels
+            engine[1] = max(t_both - 2 * overhead[0], 0.0)
 
     return Task(f"{dev} dispatch overhead", run)
 
@@ -438,7 +445,8 @@ def _fresh_page_task(torch: Any, timer: Timer, result: list[float]) -> Task:
     return Task("cpu fresh pages", run)
 
 
-def _cold_start_chain(torch: Any) -> tuple[list[tuple[str, Callable[[Any], Any]]], Any]:
+def _cold_start_chain(torch: Any, device: str = "cpu"
+                      ) -> tuple[list[tuple[str, Callable[[Any], Any]]], Any]:
     """A small CNN at batch 1 as (op group, op) pairs, one or more ops of every group of
     cost.time.cold_start_group, and its input: 3x3 convolution, batch norm and ReLU blocks
     at 28x28, a max pool, a 1x1 block with an in-place add, a concat, a block at 14x14, an
@@ -447,8 +455,9 @@ def _cold_start_chain(torch: Any) -> tuple[list[tuple[str, Callable[[Any], Any]]
     ops: list[tuple[str, Callable[[Any], Any]]] = []
 
     def block(cin: int, cout: int, kernel: int) -> None:
-        ops.extend([("conv", nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False)),
-                    ("batch_norm", nn.BatchNorm2d(cout).eval()),
+        ops.extend([("conv", nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False,
+                                       device=device)),
+                    ("batch_norm", nn.BatchNorm2d(cout, device=device).eval()),
                     ("relu", nn.ReLU(inplace=True))])
 
     for c in (64, 72, 80):
@@ -458,26 +467,30 @@ def _cold_start_chain(torch: Any) -> tuple[list[tuple[str, Callable[[Any], Any]]
     ops.insert(-1, ("add", lambda t: t.add_(t)))  # a residual sum, before its ReLU
     ops.append(("cat", lambda t: torch.cat([t, t], 1)))
     block(176, 96, 3)
-    linear = nn.Linear(96, 1000)
+    linear = nn.Linear(96, 1000, device=device)
     ops += [("avg_pool", nn.AvgPool2d(2, 2)), ("other", torch.sigmoid),
             ("other", nn.AdaptiveAvgPool2d(1)), ("gemm", lambda t: linear(t.flatten(1)))]
-    return ops, torch.rand(1, 64, 28, 28)
+    return ops, torch.rand(1, 64, 28, 28, device=device)
 
 
 def _times_in_sequence(ops: list[tuple[str, Callable[[Any], Any]]], x: Any, passes: int,
-                       warmup: int = 5) -> tuple[list[Any], list[list[float]]]:
-    """Each op's input (a copy), and its times over `passes` runs of the whole chain."""
+                       warmup: int = 5, finish: Callable[[Any], Any] | None = None
+                       ) -> tuple[list[Any], list[list[float]]]:
+    """Each op's input (a copy), and its times over `passes` runs of the whole chain;
+    `finish` takes each run's output (a backward, say)."""
     inputs: list[Any] = []
     times: list[list[float]] = [[] for _ in ops]
     for i in range(warmup + passes):
         t = x
         for j, (_, op) in enumerate(ops):
             if i == 0:
-                inputs.append(t.clone())
+                inputs.append(t.detach().clone())
             start = time.perf_counter()
             t = op(t)
             if i >= warmup:
                 times[j].append(time.perf_counter() - start)
+        if finish is not None:
+            finish(t)
     return inputs, times
 
 
@@ -514,6 +527,47 @@ def _cold_start_task(torch: Any, result: dict[str, float]) -> Task:
         result.update({g: statistics.fmean(v) for g, v in extras.items()})
 
     return Task("cpu cold op starts", run)
+
+
+def _dispatch_task(torch: Any, result: dict[str, float]) -> Task:
+    """CUDA: what the CPU spends on one op of each group inside a network, where the GPU
+    runs the kernels it queued meanwhile: the small CNN of the cold starts at batch 1 (its
+    kernels take less than their dispatch), each op timed as it runs in sequence, without
+    synchronising: in an inference forward (eval, no_grad), in a training forward (autograd
+    records each op), and its backward per autograd node. A loop over one op finds the
+    interpreter, the dispatcher and the module hot; a network does not (measured on an H200
+    host: resnet18's batch-1 forward took 2.55 ms of dispatch for 69 ops, 37 us an op,
+    against 7 us for a tiny add in a loop and 22 us for a small convolution)."""
+    def run(seconds: float) -> None:
+        ops, x = _cold_start_chain(torch, "cuda")
+        passes = max(int(seconds / 3 / 2e-3), 20)  # a pass takes about 1-2 ms
+        with torch.no_grad():
+            _, times = _times_in_sequence(ops, x, passes)
+        result.update(_group_medians(ops, times))
+        for _, op in ops:
+            if hasattr(op, "train"):
+                op.train()
+        backward: list[float] = []
+
+        def timed_backward(out: Any) -> None:
+            start = time.perf_counter()
+            out.float().sum().backward()
+            backward.append(time.perf_counter() - start)
+            torch.cuda.synchronize()
+
+        _, times = _times_in_sequence(ops, x, passes, finish=timed_backward)
+        result.update({f"train:{g}": v for g, v in _group_medians(ops, times).items()})
+        # each op of the chain records one autograd node (the linear's flatten is a view)
+        result["backward"] = statistics.median(backward) / len(ops)
+
+    return Task("cuda dispatch in a network", run)
+
+
+def _group_medians(ops: list[tuple[str, Any]], times: list[list[float]]) -> dict[str, float]:
+    groups: dict[str, list[float]] = {}
+    for (group, _), ts in zip(ops, times, strict=True):
+        groups.setdefault(group, []).append(statistics.median(ts))
+    return {g: statistics.fmean(v) for g, v in groups.items()}
 
 
 def _pointwise_op(torch: Any, cls: str, c: int, *, inplace: bool) -> Callable[..., Any]:
@@ -555,7 +609,7 @@ def _pointwise_tasks(torch: Any, dev: str, timer: Timer, out: dict[str, list],
     mode, backward, and eval forward, as (size, size per second) curves; the size is the
     input's numbers, for pooling its window reads (see cost.time.pointwise_class)."""
     for cls in POINTWISE:
-        for b, c, side in POINTWISE_SIZES + (CUDA_POINTWISE_SIZES if dev == "cuda" else ()):
+        for b, c, side in CUDA_POINTWISE_SIZES if dev == "cuda" else POINTWISE_SIZES:
             def run(seconds: float, cls: str = cls, b: int = b, c: int = c,
                     side: int = side) -> None:
                 n = b * c * side * side
@@ -659,12 +713,15 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
     # the fresh page's cost, once measured, times the later measurements net of faults
     timer = Timer(torch, dev, state.setdefault("fresh_page", [0.0]))
     measured_overhead = state.setdefault("overhead", [0.0, 0.0])
-    tasks = [_overhead_task(torch, dev, timer, measured_overhead)]
     # On the CPU an op's dispatch and its work run one after the other: rates are net of
     # the dispatch, which the time model adds back once per op. On CUDA a call timed back
     # to back costs the larger of the two, and the time model pipelines dispatch with
-    # kernels: rates keep what they measured.
+    # kernels: forward rates keep what they measured; a backward is net of what one
+    # backward call costs beyond its kernels (the autograd engine's start, 60-110 us a
+    # call on an H200 host: a network pays it once per backward, not per op).
     overhead = measured_overhead if dev == "cpu" else [0.0, 0.0]
+    tasks = [_overhead_task(torch, dev, timer, measured_overhead,
+                            None if dev == "cpu" else overhead)]
     tasks += list(_memory_tasks(torch, dev, timer, state.setdefault("elementwise", []),
                                 state.setdefault("inplace", []),
                                 state.setdefault("stream", {}), overhead))
@@ -672,6 +729,8 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
     if dev == "cpu":  # CUDA's caching allocator keeps its memory mapped
         tasks.append(_fresh_page_task(torch, timer, state.setdefault("fresh_page", [0.0])))
         tasks.append(_cold_start_task(torch, state.setdefault("cold_start", {})))
+    else:
+        tasks.append(_dispatch_task(torch, state.setdefault("dispatch", {})))
     convs = []
     for prec in precisions:
         compute = state.setdefault("compute", {}).setdefault(prec, {})
@@ -710,6 +769,7 @@ def _backend(torch: Any, dev: str, threads: int, state: dict[str, Any]) -> Backe
         overhead_bwd_s=state["overhead"][1], optimizer_overhead_s=state["optimizer"][0],
         fresh_page_s=state.get("fresh_page", [0.0])[0],
         cold_start_s=dict(state.get("cold_start", {})),
+        dispatch_s=dict(state.get("dispatch", {})),
     )
 
 

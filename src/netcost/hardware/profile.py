@@ -102,6 +102,10 @@ class Backend:
     # in a network beyond its time in a loop: its code and bookkeeping, evicted by the ops
     # between two of its kind, fetched back (CPU; see cost.time.cold_start_group)
     cold_start_s: Mapping[str, float] = field(default_factory=dict)
+    # what the CPU spends dispatching one op inside a network (CUDA, where it overlaps the
+    # kernels): "<group>" in an inference forward, "train:<group>" in a training forward
+    # (autograd records the op), "backward" per autograd node (see calibrate._dispatch_task)
+    dispatch_s: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,7 +120,7 @@ class Backend:
             "elementwise_inplace": [list(pt) for pt in self.elementwise_inplace],
             "pointwise": {k: [list(pt) for pt in v] for k, v in self.pointwise.items()},
             "extra": dict(self.extra), "fresh_page_s": self.fresh_page_s,
-            "cold_start_s": dict(self.cold_start_s),
+            "cold_start_s": dict(self.cold_start_s), "dispatch_s": dict(self.dispatch_s),
         }
 
     @classmethod
@@ -136,6 +140,7 @@ class Backend:
             extra=dict(d.get("extra", {})),
             fresh_page_s=float(d.get("fresh_page_s", 0.0)),
             cold_start_s={k: float(v) for k, v in d.get("cold_start_s", {}).items()},
+            dispatch_s={k: float(v) for k, v in d.get("dispatch_s", {}).items()},
         )
 
     def peak_flops(self) -> dict[str, float]:
