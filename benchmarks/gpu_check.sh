@@ -23,7 +23,7 @@ print("h200" if "H200" in name else "h100-pcie" if "H100 PCIe" in name
 PY
 )
 catalogue=${card:+--catalogue $card}
-only=${ONLY:-time_b8 time_b64 memory}  # the checks to run, e.g. ONLY="time_b8"
+only=${ONLY:-time_b8 time_b8_again time_b64 time_b64_again memory}  # the checks to run, e.g. ONLY="time_b8"
 step() {  # name, seconds, command...: one check, its output kept, a failure not fatal
   local name=$1 limit=$2; shift 2
   [[ " $only " == *" $name "* ]] || return 0
@@ -37,5 +37,7 @@ step time_b8_again 100 python3 benchmarks/time_accuracy.py --device cuda --no-ca
   --train-batch 8 --inference-batch 1 $catalogue --json "$out/time_b8_again.json"
 step time_b64 120 python3 benchmarks/time_accuracy.py --device cuda --no-calibrate \
   --train-batch 64 --inference-batch 64 $catalogue --json "$out/time_b64.json"
+step time_b64_again 100 python3 benchmarks/time_accuracy.py --device cuda --no-calibrate \
+  --train-batch 64 --inference-batch 64 $catalogue --json "$out/time_b64_again.json"
 step memory 150 python3 benchmarks/memory_accuracy.py --device cuda --batches 4,16,64 \
   --optimizers momentum,adam

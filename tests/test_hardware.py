@@ -393,25 +393,60 @@ def test_timer_takes_each_calls_page_faults_off_once_their_cost_is_known(monkeyp
     assert timer(tiny, 0.01) == pytest.approx(10e-6)
 
 
-def test_cuda_timer_issues_calls_back_to_back_and_synchronises_per_batch(monkeypatch):
+def fake_cuda(now: list[float], gpu: list[float], log: dict[str, list]):
+    """A stand-in for torch with CUDA: synchronize, _sleep and timing events, over a fake
+    GPU clock that the timed op advances."""
     from types import SimpleNamespace
 
+    class Event:
+        def __init__(self, enable_timing: bool = False):
+            self.at = 0.0
+
+        def record(self) -> None:
+            self.at = gpu[0]
+
+        def elapsed_time(self, other: "Event") -> float:
+            return (other.at - self.at) * 1e3  # milliseconds
+
+    return SimpleNamespace(cuda=SimpleNamespace(
+        synchronize=lambda: log["sync"].append(1), _sleep=log["sleep"].append, Event=Event))
+
+
+def test_cuda_timer_throughput_issues_calls_back_to_back_and_synchronises_per_batch(
+        monkeypatch):
     from netcost.hardware import calibrate
 
-    now, syncs, calls = [0.0], [0], []
+    now, gpu, log = [0.0], [0.0], {"sync": [], "sleep": []}
     monkeypatch.setattr(calibrate.time, "perf_counter", lambda: now[0])
-    fake = SimpleNamespace(cuda=SimpleNamespace(synchronize=lambda: syncs.__setitem__(
-        0, syncs[0] + 1)))
+    calls = []
 
-    def op(x):  # 10 us a call, on the input the producer made once
-        calls.append(x)
+    def op():  # 10 us a call
+        calls.append(1)
         now[0] += 10e-6
 
-    made = []
-    t = calibrate.Timer(fake, "cuda")(op, 0.01, after=lambda: made.append(1) or "input")
+    t = calibrate.Timer(fake_cuda(now, gpu, log), "cuda").throughput(op, 0.01)
     assert t == pytest.approx(10e-6)
-    assert made == [1] and set(calls) == {"input"}  # the producer ran once, untimed
     # 0.01 s over 5 batches of 10 us calls: 200 calls a batch, each batch synchronised
     # before and after, plus the setup and the first estimate's two batches
     assert len(calls) == 2 + 3 + 5 * 200
-    assert syncs[0] == 2 * (2 + 5)
+    assert len(log["sync"]) == 2 * (2 + 5)
+
+
+def test_cuda_timer_times_the_kernels_alone_behind_a_sleeping_stream(monkeypatch):
+    from netcost.hardware import calibrate
+
+    now, gpu, log = [0.0], [0.0], {"sync": [], "sleep": []}
+    monkeypatch.setattr(calibrate.time, "perf_counter", lambda: now[0])
+    seen, made = [], []
+
+    def op(x):  # 30 us of dispatch on the CPU, 10 us of kernels on the GPU
+        seen.append(x)
+        now[0] += 30e-6
+        gpu[0] += 10e-6
+
+    t = calibrate.Timer(fake_cuda(now, gpu, log), "cuda")(
+        op, 0.03, after=lambda: made.append(1) or "input")
+    assert t == pytest.approx(10e-6)  # the kernels, not the 30 us the CPU takes
+    assert made == [1] and set(seen) == {"input"}  # the producer ran once, untimed
+    # each of the 3 repeats held the stream longer than queuing its calls takes
+    assert len(log["sleep"]) == 3 and min(log["sleep"]) > 2e9 * 30e-6

@@ -512,10 +512,11 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     # backward leaves it out: calibrate times backward kernels, not their cold starts.
     group = cold_start_group(layer)
     start = rates.cold_start(group) if t.bound != "overhead" else 0.0
-    # the CPU's share: one dispatch forward (a view's is the tiny op's); backward, one per
-    # autograd node and one per gradient summed into this layer's output gradient
+    # the CPU's share: one dispatch forward (a view's is the tiny op's); backward, its
+    # autograd node's and an add per gradient summed into this layer's output gradient
     d_fwd, d_inf = rates.dispatch(group) if t.bound != "overhead" else (rates.overhead,) * 2
-    dispatch_bwd = min(t.backward_s, (1 + grad_sums) * rates.overhead_bwd)
+    dispatch_bwd = min(t.backward_s, (rates.overhead_bwd if t.backward_s > 0 else 0.0)
+                       + grad_sums * rates.overhead)
     return replace(t, forward_s=t.forward_s + cold_fwd + start + d_fwd,
                    inference_s=t.inference_s + cold_fwd + start + d_inf,
                    backward_s=t.backward_s + cold_bwd, cold_start_s=start,
@@ -532,9 +533,10 @@ def _layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: floa
     fwd_bytes, bwd_bytes = _traffic(layer, batch, act, par, training=True)
     inf_bytes, _ = _traffic(layer, batch, act, par, training=False)
     on_grad_path = needs_grad or layer.cost.params > 0
-    # gradients from several consumers of this layer's output are summed: read 2, write 1
+    # gradients from several consumers of this layer's output are summed: read 2, write 1,
+    # each sum an add the autograd engine dispatches (a tiny op's overhead, not a node's)
     sum_bytes = grad_sums * 3 * batch * layer.output_numel * act
-    sum_s = grad_sums * rates.overhead_bwd + (
+    sum_s = grad_sums * rates.overhead + (
         sum_bytes / rates.memory(sum_bytes / max(grad_sums, 1)) if sum_bytes else 0.0)
     if macs:
         cls, x, y = shape_features(layer, batch)

@@ -15,8 +15,8 @@ where the backend has bf16 kernels):
   a loop, CPU only.
 
 On the CPU throughputs are net of the dispatch overhead, which the time model adds once per
-op; on CUDA each op is timed issued back to back (the larger of its dispatch and its kernel),
-as a GPU runs a network's kernels from a queue (see Timer.throughput, cost.time).
+op; on CUDA they are the kernels' alone (Timer.kernels), and the CPU's dispatch of each op
+group is measured inside a small network (the time model pipelines the two, cost.time).
 torch is imported inside the functions: `import netcost` stays light.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import math
 import os
 import statistics
 import time
@@ -110,7 +111,7 @@ class Timer:
         op's time as it follows another in a network, not the difference of two timings,
         which noise can drive to nothing."""
         if self.cuda:
-            return self.throughput(fn, seconds, (after(),) if after is not None else ())
+            return self.kernels(fn, seconds, (after(),) if after is not None else ())
         fault_s = self.fresh_page[0] if self.fresh_page else 0.0
 
         def call(net_of_faults: bool = False) -> float:
@@ -141,13 +142,43 @@ class Timer:
         times = sorted(call(net) for _ in range(reps))
         return statistics.median(times[: max(len(times) // 2, 1)])
 
+    def cpu_side(self, fn: Callable[..., Any], seconds: float, **kwargs: Any) -> float:
+        """A dispatch cost: on CUDA the calls issued back to back (tiny kernels finish
+        before the CPU has queued the next), on the CPU the timer itself."""
+        return self.throughput(fn, seconds) if self.cuda else self(fn, seconds, **kwargs)
+
+    def kernels(self, fn: Callable[..., Any], seconds: float, args: tuple[Any, ...] = (),
+                repeats: int = 3) -> float:
+        """Seconds of GPU work per call of `fn`, without its dispatch (CUDA): the stream
+        is held by a sleeping kernel for longer than the CPU takes to queue the calls,
+        then CUDA events time them run back to back. The time model pipelines these
+        kernels with each op's dispatch inside a network (calibrate._dispatch_task); a
+        call timed alone would carry its dispatch and, for a backward, the autograd
+        engine's start (60-110 us a call on an H200 host), which a network pays once."""
+        torch = self.torch
+        per_call = self.throughput(fn, seconds / 3, args)  # also the warm-up
+        calls = int(min(max(seconds / 3 / repeats / per_call, 1), 200))
+        # a call's throughput is at least its dispatch: queuing `calls` of them takes less
+        # than this sleep (cycles at up to 2 GHz; a slower clock only sleeps longer)
+        cycles = int(2e9 * (1.5 * per_call * calls + 5e-4))
+        start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+        best = math.inf
+        for _ in range(repeats):
+            torch.cuda.synchronize()
+            torch.cuda._sleep(cycles)
+            start.record()
+            for _ in range(calls):
+                fn(*args)
+            end.record()
+            torch.cuda.synchronize()
+            best = min(best, start.elapsed_time(end) / 1e3 / calls)
+        return best
+
     def throughput(self, fn: Callable[..., Any], seconds: float, args: tuple[Any, ...] = (),
                    batches: int = 5) -> float:
         """Seconds per call of `fn` issued back to back, one synchronisation per batch of
-        calls (CUDA): a GPU runs a network's kernels from a queue the CPU fills ahead of
-        it, so an op costs the larger of its dispatch on the CPU and its kernel on the GPU,
-        not the round trip of a synchronised call (cost.time pipelines the two). The
-        lower of the batches' medians, as for the CPU."""
+        calls (CUDA): the larger of its dispatch on the CPU and its kernels on the GPU.
+        The lower of the batches' medians, as for the CPU."""
         sync = self.torch.cuda.synchronize
 
         def batch(calls: int) -> float:
@@ -356,11 +387,11 @@ def _gemm_tasks(torch: Any, dev: str, prec: str, timer: Timer, out: dict[str, li
         yield Task(f"{dev} {prec} gemm {m}x{n}x{n}", run)
 
 
-def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float],
-                   engine: list[float] | None = None) -> Task:
+def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float]) -> Task:
     def run(seconds: float) -> None:
         a = torch.ones(8, device=dev)
-        overhead[0] = timer(lambda: torch.add(a, a), seconds / 2, min_reps=20, max_reps=2000)
+        overhead[0] = timer.cpu_side(lambda: torch.add(a, a), seconds / 2, min_reps=20,
+                                     max_reps=2000)
         x = torch.ones(8, device=dev, requires_grad=True)
 
         def both() -> None:
@@ -368,10 +399,8 @@ def _overhead_task(torch: Any, dev: str, timer: Timer, overhead: list[float],
             torch.add(x, x).sum().backward()
 
         # fwd+bwd of add then sum: two forward ops, two backward nodes, one engine run
-        t_both = timer(both, seconds / 2, min_reps=20, max_reps=2000)
-        overhead[1] = max((t_both - 2 * overhead[0]) / 2, 0.0)
-        if engine is not None:  # one backward call's cost beyond its kernels
-            engine[1] = max(t_both - 2 * overhead[0], 0.0)
+        overhead[1] = max((timer.cpu_side(both, seconds / 2, min_reps=20, max_reps=2000)
+                           - 2 * overhead[0]) / 2, 0.0)
 
     return Task(f"{dev} dispatch overhead", run)
 
@@ -549,7 +578,11 @@ def _dispatch_task(torch: Any, result: dict[str, float]) -> Task:
                 op.train()
         backward: list[float] = []
 
+        params = [p for _, op in ops if hasattr(op, "parameters") for p in op.parameters()]
+
         def timed_backward(out: Any) -> None:
+            for p in params:  # as zero_grad(set_to_none=True): no gradient accumulation
+                p.grad = None
             start = time.perf_counter()
             out.float().sum().backward()
             backward.append(time.perf_counter() - start)
@@ -665,7 +698,7 @@ def _optimizer_task(torch: Any, dev: str, timer: Timer, result: list[float]) -> 
             p.grad = torch.ones_like(p)
         opt = torch.optim.SGD(params, lr=0.1, momentum=0.9, foreach=True)
         opt.step()
-        result[0] = timer(opt.step, seconds) / len(params)
+        result[0] = timer.cpu_side(opt.step, seconds) / len(params)
 
     return Task(f"{dev} optimizer step overhead", run)
 
@@ -714,14 +747,10 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
     timer = Timer(torch, dev, state.setdefault("fresh_page", [0.0]))
     measured_overhead = state.setdefault("overhead", [0.0, 0.0])
     # On the CPU an op's dispatch and its work run one after the other: rates are net of
-    # the dispatch, which the time model adds back once per op. On CUDA a call timed back
-    # to back costs the larger of the two, and the time model pipelines dispatch with
-    # kernels: forward rates keep what they measured; a backward is net of what one
-    # backward call costs beyond its kernels (the autograd engine's start, 60-110 us a
-    # call on an H200 host: a network pays it once per backward, not per op).
+    # the dispatch, which the time model adds back once per op. On CUDA rates are the
+    # kernels' alone (Timer.kernels), which the time model pipelines with the dispatch.
     overhead = measured_overhead if dev == "cpu" else [0.0, 0.0]
-    tasks = [_overhead_task(torch, dev, timer, measured_overhead,
-                            None if dev == "cpu" else overhead)]
+    tasks = [_overhead_task(torch, dev, timer, measured_overhead)]
     tasks += list(_memory_tasks(torch, dev, timer, state.setdefault("elementwise", []),
                                 state.setdefault("inplace", []),
                                 state.setdefault("stream", {}), overhead))
