@@ -80,17 +80,37 @@ _PASS_KINDS = {"add", "flatten", "reshape", "view", "identity", "concat", "cat",
                "parameters", "dropout"}
 _NORM_PREFIXES = ("batch_norm", "layer_norm", "group_norm", "instance_norm")
 
-# Catalogue devices: fraction of peak reached by large GEMMs/convolutions (cuBLAS/cuDNN and
-# oneDNN reach 60-80% of the dense datasheet peak on large problems), of the datasheet
-# bandwidth by streaming kernels (STREAM-like copy reaches ~80%), and the time to dispatch
-# one op (PyTorch eager: ~5 us to launch a CUDA kernel, ~2 us for a CPU op).
-CATALOGUE_COMPUTE_EFFICIENCY = 0.7
-CATALOGUE_DEPTHWISE_EFFICIENCY = 0.1  # no reuse across channels: far below peak
-CATALOGUE_BANDWIDTH_EFFICIENCY = 0.8
+@dataclass(frozen=True)
+class CatalogueFit:
+    """How a catalogue device's datasheet turns into time: the fraction of peak that large
+    GEMMs/convolutions reach (depthwise ones: no reuse across channels, far below), the
+    fraction of the datasheet bandwidth a memory-bound op reaches, and Hockney's n1/2: a
+    call reaches half of its large-problem rate when it holds the work that the device
+    does in `half_work_s` at peak (too few tiles to fill every unit)."""
+
+    compute: float
+    depthwise: float
+    bandwidth: float
+    half_work_s: float
+
+
+# CPUs: oneDNN reaches 60-80% of the dense peak on large problems, STREAM-like copies ~80%
+# of the bandwidth. GPUs: fitted to PyTorch eager on an H200 (torch 2.11, cuDNN; fp32
+# convolutions on TF32): the kernels of six torchvision CNNs' forwards, replayed as CUDA
+# graphs at batch 1 and 64, ran at 40% of the TF32 peak and 50% of the datasheet bandwidth
+# (median |error| 9% over 12 forwards with these figures; benchmarks/time_accuracy.py).
+CATALOGUE_FIT = {"cpu": CatalogueFit(compute=0.7, depthwise=0.1, bandwidth=0.8,
+                                     half_work_s=2e-6),
+                 "gpu": CatalogueFit(compute=0.4, depthwise=0.1, bandwidth=0.5,
+                                     half_work_s=1e-6)}
+# The time to dispatch one tiny op (PyTorch eager: a view, a bookkeeping node).
 CATALOGUE_OVERHEAD_S = {"gpu": 5e-6, "soc": 5e-6, "cpu": 2e-6}
-# Hockney's n1/2: a call reaches half of its large-problem rate when it holds the work
-# that the device does at peak in this many seconds (too few tiles to fill every unit).
-CATALOGUE_HALF_WORK_S = 2e-6
+# On a catalogue GPU, what the host CPU spends per op inside a network (inference forward,
+# training forward, backward per autograd node: measured on the H200's host, a VM's
+# x86 cores, by `netcost calibrate`; a faster host dispatches faster) and the least time a
+# kernel takes on the device (its launch and ramp, in a CUDA graph's replay too).
+CATALOGUE_GPU_DISPATCH_S = (25e-6, 50e-6, 60e-6)
+CATALOGUE_KERNEL_FLOOR_S = 3e-6
 
 
 @dataclass(frozen=True)
@@ -252,12 +272,14 @@ def shape_features(layer: Layer, batch: int) -> tuple[str, float, float]:
     return "gemm", rows, math.sqrt(max(per_out, 1) * n)
 
 
-def catalogue_efficiency(flops: float, peak: float, cls: str) -> float:
+def catalogue_efficiency(flops: float, peak: float, cls: str,
+                         fit: CatalogueFit = CATALOGUE_FIT["cpu"]) -> float:
     """Fraction of peak for a call of `flops` on a catalogue device: the large-problem
-    efficiency, reduced by Hockney's half-performance work (work that takes
-    CATALOGUE_HALF_WORK_S at peak)."""
-    top = CATALOGUE_DEPTHWISE_EFFICIENCY if cls == "depthwise" else CATALOGUE_COMPUTE_EFFICIENCY
-    half = peak * CATALOGUE_HALF_WORK_S
+    efficiency, reduced by Hockney's half-performance work. The call then takes
+    flops / (top x peak) + half_work_s / compute: the same start-up for every class (a
+    depthwise conv's low ceiling does not slow its start)."""
+    top = fit.depthwise if cls == "depthwise" else fit.compute
+    half = peak * fit.half_work_s * top / fit.compute
     return top * flops / (flops + half)
 
 
@@ -296,7 +318,7 @@ class Rates:
             # PyTorch's default torch.backends.cudnn.allow_tf32=True: fp32 convolutions run
             # on TF32 tensor cores (matrix products do not: allow_tf32 is off for matmul)
             peak = self.device.peak_flops["tf32"]
-        return peak * catalogue_efficiency(flops, peak, cls)
+        return peak * catalogue_efficiency(flops, peak, cls, self.fit)
 
     def memory(self, nbytes: float, inplace: bool = False) -> float:
         prof = self.profile
@@ -306,7 +328,11 @@ class Rates:
             curve = prof.elementwise_inplace if inplace and prof.elementwise_inplace \
                 else prof.elementwise
             return interpolate(curve, nbytes)
-        return self.device.bandwidth * CATALOGUE_BANDWIDTH_EFFICIENCY
+        return self.device.bandwidth * self.fit.bandwidth
+
+    @property
+    def fit(self) -> CatalogueFit:
+        return CATALOGUE_FIT["gpu" if self.pipelined else "cpu"]
 
     def pointwise(self, layer: Layer, batch: int) -> tuple[float, float, float] | None:
         """(training forward, backward, eval forward) seconds of a memory-bound layer from
@@ -371,6 +397,9 @@ class Rates:
         """(training forward, inference) seconds the CPU spends dispatching one op of
         `group` (cost.time.cold_start_group): on a calibrated CUDA device as measured
         inside a network, else the tiny op's overhead."""
+        if self.profile is None and self.pipelined:
+            inference, training, _ = CATALOGUE_GPU_DISPATCH_S
+            return training, inference
         found = self.profile.dispatch_s if self.profile is not None else {}
         if group not in found:
             return self.overhead, self.overhead
@@ -380,7 +409,14 @@ class Rates:
     def overhead_bwd(self) -> float:
         if self.profile is not None:
             return self.profile.dispatch_s.get("backward", self.profile.overhead_bwd_s)
+        if self.pipelined:
+            return CATALOGUE_GPU_DISPATCH_S[2]
         return CATALOGUE_OVERHEAD_S.get(self.device.kind, 5e-6)
+
+    @property
+    def kernel_floor(self) -> float:
+        """Least device time of a kernel (catalogue GPU; calibrated rates hold their own)."""
+        return CATALOGUE_KERNEL_FLOOR_S if self.profile is None and self.pipelined else 0.0
 
     @property
     def optimizer_overhead(self) -> float:
@@ -517,9 +553,11 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     d_fwd, d_inf = rates.dispatch(group) if t.bound != "overhead" else (rates.overhead,) * 2
     dispatch_bwd = min(t.backward_s, (rates.overhead_bwd if t.backward_s > 0 else 0.0)
                        + grad_sums * rates.overhead)
-    return replace(t, forward_s=t.forward_s + cold_fwd + start + d_fwd,
-                   inference_s=t.inference_s + cold_fwd + start + d_inf,
-                   backward_s=t.backward_s + cold_bwd, cold_start_s=start,
+    floor = rates.kernel_floor if t.bound != "overhead" else 0.0
+    return replace(t, forward_s=t.forward_s + cold_fwd + start + d_fwd + floor,
+                   inference_s=t.inference_s + cold_fwd + start + d_inf + floor,
+                   backward_s=t.backward_s + cold_bwd + (floor if t.backward_s else 0.0),
+                   cold_start_s=start,
                    dispatch_s=d_fwd, dispatch_inference_s=d_inf, dispatch_bwd_s=dispatch_bwd)
 
 
@@ -590,6 +628,20 @@ def _finish(layer: Layer, rates: Rates, flops: float, nbytes: float, fwd: float,
         inference_s=inference,
         compute_s=compute, memory_s=memory, throughput=thr, bound=bound,
     )
+
+
+def autograd_copies(network: Network) -> set[str]:
+    """Clones that autograd makes before an in-place op whose backward needs the input it
+    overwrites (a batch norm's output under ReLU6(inplace=True): the trace, taken with
+    gradients on, records `clone`, which only the backward reads, then `hardtanh_`). An
+    inference forward under no_grad makes none: they cost nothing there."""
+    users = network.consumers()
+    copies = set()
+    for layer, after in zip(network.layers, network.layers[1:], strict=False):
+        if (layer.kind == "clone" and not users[layer.name] and after.attrs.get("inplace")
+                and layer.name in after.attrs.get("saved", ())):
+            copies.add(layer.name)
+    return copies
 
 
 def _grad_sums(network: Network, needs: Mapping[str, bool]) -> dict[str, int]:
@@ -676,6 +728,9 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     per_page = rates.fresh_page_s
     rows, opt_pages = _with_fresh_pages(network, rows, per_page, batch=batch,
                                         precision=precision, amp=amp, optimizer=optimizer)
+    grad_only = autograd_copies(network)
+    rows = tuple(replace(r, inference_s=0.0, dispatch_inference_s=0.0, fresh_pages=0)
+                 if r.name in grad_only else r for r in rows)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
     opt += opt_pages * per_page
     if rates.pipelined:  # the backward runs the layers in reverse
