@@ -405,7 +405,7 @@ def fake_cuda(now: list[float], gpu: list[float], log: dict[str, list]):
         def record(self) -> None:
             self.at = gpu[0]
 
-        def elapsed_time(self, other: "Event") -> float:
+        def elapsed_time(self, other: Event) -> float:
             return (other.at - self.at) * 1e3  # milliseconds
 
     return SimpleNamespace(cuda=SimpleNamespace(

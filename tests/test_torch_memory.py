@@ -69,10 +69,25 @@ class Decoder(nn.Module):
         return self.head(self.norm(x))
 
 
+# The child's own peak RSS: /proc's VmHWM where there is one. getrusage's ru_maxrss is not
+# it on Linux: exec keeps the larger of the new and the forking process's high-water mark,
+# so a child of a pytest process that grew past the limit reported the parent's 2.18 GiB.
+PEAK_RSS = """
+def peak_rss():
+    try:
+        with open('/proc/self/status') as fh:
+            for line in fh:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+"""
+
+
 def run_isolated(code: str) -> dict:
-    script = (f"import sys, json, resource\nsys.path.insert(0, {HERE!r})\n{code}\n"
-              "out['rss'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
-              "print(json.dumps(out))")
+    script = (f"import sys, json, resource\nsys.path.insert(0, {HERE!r})\n{PEAK_RSS}\n"
+              f"{code}\nout['rss'] = peak_rss()\nprint(json.dumps(out))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
