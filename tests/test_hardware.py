@@ -450,3 +450,27 @@ def test_cuda_timer_times_the_kernels_alone_behind_a_sleeping_stream(monkeypatch
     assert made == [1] and set(seen) == {"input"}  # the producer ran once, untimed
     # each of the 3 repeats held the stream longer than queuing its calls takes
     assert len(log["sleep"]) == 3 and min(log["sleep"]) > 2e9 * 30e-6
+
+
+def test_dispatch_in_a_network_per_group_forward_training_and_backward(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from netcost.hardware import calibrate
+
+    chain = calibrate._cold_start_chain
+    monkeypatch.setattr(calibrate, "_cold_start_chain", lambda t, device="cpu": chain(t))
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: None)  # the chain runs on the CPU
+    result: dict[str, float] = {}
+    calibrate._dispatch_task(torch, result).run(0.01)
+    groups = {"conv", "batch_norm", "relu", "max_pool", "add", "cat", "avg_pool", "other",
+              "gemm"}
+    assert set(result) == groups | {f"train:{g}" for g in groups} | {"backward"}
+    assert all(v > 0 for v in result.values())
+
+
+def test_group_times_are_each_ops_lower_quartile_averaged_over_the_group():
+    from netcost.hardware import calibrate
+
+    ops = [("conv", None), ("conv", None), ("relu", None)]
+    times = [[1.0, 2.0, 9.0, 9.0], [3.0, 4.0, 9.0, 9.0], [5.0, 5.0, 5.0, 50.0]]
+    # lower halves' medians: 1.5 and 3.5 (conv, mean 2.5), 5.0 (relu)
+    assert calibrate._group_medians(ops, times) == {"conv": 2.5, "relu": 5.0}
