@@ -425,6 +425,20 @@ def test_report_names_the_cold_starts():
     assert "cold start (forward)" in section.notes[0]
 
 
+def test_a_gpu_report_says_whether_the_host_or_the_kernels_bound_the_iteration():
+    from netcost.render.time import sections
+
+    def side(batch: int) -> str:
+        report = netcost.analyze("resnet18", batch=batch, device="h100")
+        (section,) = sections(report)
+        (value,) = [v for k, v in section.items if k == "  host dispatch / GPU kernels"]
+        assert "overlap" in section.notes[-1]
+        return value
+
+    assert side(1).endswith("(launch-bound: the GPU waits on the host)")
+    assert side(512).endswith("(kernel-bound: the host runs ahead)")
+
+
 def test_a_foreach_kernel_streams_all_parameters_at_the_rate_of_one_call_that_size():
     # in place: 10 GB/s up to 1 MB (cached), 1 GB/s from 1 GB (memory)
     dev = _local({"gemm": ((1.0, 1.0, 1e11),)})

@@ -37,6 +37,18 @@ def _slowest(layers: list[dict[str, Any]]) -> list[tuple[str, str]]:
                                     f"{layer.get('bound', '?')}-bound)") for layer in top]
 
 
+def _overlap_item(layers: list[dict[str, Any]]) -> tuple[str, str]:
+    """A GPU iteration's two sides (forward and backward): the host's dispatch and the
+    device's kernels, and which one the iteration waits on."""
+    dispatch = sum(layer.get("dispatch_s", 0.0) + layer.get("dispatch_bwd_s", 0.0)
+                   for layer in layers)
+    kernels = sum(map(_step, layers)) - dispatch
+    bound = "launch-bound: the GPU waits on the host" if dispatch > kernels \
+        else "kernel-bound: the host runs ahead"
+    return ("  host dispatch / GPU kernels", f"{seconds(dispatch)} / {seconds(kernels)} "
+                                              f"({bound})")
+
+
 def _pages_item(pages: int, secs: float, whole: float) -> tuple[str, str]:
     return ("  fresh pages (page faults)", f"{pages:,} pages, {seconds(secs)} "
                                            f"({_share(secs, whole)})")
@@ -55,6 +67,8 @@ def sections(report: Report) -> list[Section]:
     if t.get("step_fresh_pages"):
         items.append(_pages_item(t["step_fresh_pages"], t.get("step_fresh_pages_s", 0.0),
                                  iteration))
+    if t.get("pipelined") and t.get("layers"):
+        items.append(_overlap_item(t["layers"]))
     if "inference_s" in t:
         items.append(("inference forward", seconds(t["inference_s"])))
     if t.get("fresh_pages"):
@@ -68,11 +82,15 @@ def sections(report: Report) -> list[Section]:
         items += _bound_items(layers)
         items.append(("slowest layers (forward + backward)", ""))
         items += _slowest(layers)
-    extra = " + cold reads" if t.get("method") == "calibrated" else ""
+    extra = " + cold reads" if t.get("method") == "calibrated" and not t.get("pipelined") \
+        else ""
     if t.get("fresh_pages") or t.get("step_fresh_pages"):  # a calibrated CPU only
         extra += " + fresh pages"
     if t.get("cold_start_s"):  # charged on a calibrated CPU only
         extra += " + cold start (forward)"
     notes = (f"each layer: max(compute time, memory time) + dispatch overhead{extra}; "
              f"method: {t.get('method', '?')}",)
+    if t.get("pipelined"):
+        notes += ("on a GPU the host's dispatch and the device's kernels overlap: each phase "
+                  "takes whichever finishes last, less than the sum of its layers' times",)
     return [Section(title, tuple(items), notes)]
