@@ -157,6 +157,27 @@ def test_profile_round_trip_becomes_device_local():
     assert get_device("local-cpu").profile.overhead_s == 1e-6
 
 
+def test_a_cuda_profile_keeps_its_in_network_dispatch_and_calibrate_prints_it(
+        capsys, monkeypatch):
+    pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from netcost.hardware import calibrate
+
+    tiny = _tiny_profile()
+    cuda = replace(tiny.backends["cpu"], backend="cuda", name="test gpu",
+                   dispatch_s={"conv": 30e-6, "train:conv": 50e-6, "batch_norm": 20e-6,
+                               "backward": 60e-6})
+    gpu = profile.Profile(created=tiny.created, torch="test", backends={"cuda": cuda})
+    profile.save_profile(gpu)
+    assert profile.load_profile().backends["cuda"].dispatch_s == cuda.dispatch_s
+    monkeypatch.setattr(calibrate, "calibrate", lambda **kwargs: gpu)
+    code, out, err = run(capsys, "calibrate", "--budget", "1")
+    assert code == 0, err
+    assert ("host dispatch in a network: convolution 30 us (training forward 50 us), "
+            "batch norm 20 us, backward 60 us per node") in out
+
+
 def test_interrupted_save_leaves_the_old_profile(monkeypatch):
     path = profile.save_profile(_tiny_profile(1e11))
     before = path.read_bytes()

@@ -51,6 +51,12 @@ def calibrate(budget: float, threads: int | None, cpu_only: bool) -> None:
         click.echo(f"local-{key}: {b.name}; best {peaks}; STREAM triad "
                    f"{b.stream.get('triad', 0) / 1e9:,.1f} GB/s; dispatch "
                    f"{b.overhead_s * 1e6:.1f} us per op; memory {iec(b.memory_bytes)}")
+        if b.dispatch_s:  # CUDA: what the host spends per op inside a network
+            d = b.dispatch_s
+            click.echo(f"  host dispatch in a network: convolution {d.get('conv', 0) * 1e6:.0f} "
+                       f"us (training forward {d.get('train:conv', 0) * 1e6:.0f} us), batch "
+                       f"norm {d.get('batch_norm', 0) * 1e6:.0f} us, backward "
+                       f"{d.get('backward', 0) * 1e6:.0f} us per node")
         skipped = b.extra.get("skipped", [])
         if skipped:
             click.echo(f"  the budget ran out: {len(skipped)} measurements skipped "
