@@ -19,7 +19,8 @@ import torch
 name = torch.cuda.get_device_name(0)
 print(torch.__version__, name, file=__import__("sys").stderr)
 print("h200" if "H200" in name else "h100-pcie" if "H100 PCIe" in name
-      else "h100" if "H100" in name else "a100-80gb" if "A100" in name else "")
+      else "h100" if "H100" in name else "a100-80gb" if "A100" in name and "80GB" in name
+      else "a100-40gb" if "A100" in name else "")
 PY
 )
 catalogue=${card:+--catalogue $card}

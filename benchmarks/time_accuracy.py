@@ -294,7 +294,6 @@ def main() -> None:
           "the VM drifted and the errors carry it")
 
 
-
 def cuda_main(args: argparse.Namespace, measured: dict[str, dict] | None) -> None:
     """The GPU's table: predicted on `local-cuda` (and the catalogue device) against
     measured, per model; then the kernels alone (a CUDA graph's replay) against the

@@ -175,7 +175,7 @@ def test_a_cuda_profile_keeps_its_in_network_dispatch_and_calibrate_prints_it(
     code, out, err = run(capsys, "calibrate", "--budget", "1")
     assert code == 0, err
     assert ("host dispatch in a network: convolution 30 us (training forward 50 us), "
-            "batch norm 20 us, backward 60 us per node") in out
+            "batch norm 20 us, backward 60 us per op") in out
 
 
 def test_interrupted_save_leaves_the_old_profile(monkeypatch):

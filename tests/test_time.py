@@ -467,3 +467,35 @@ def test_autograds_copy_before_an_in_place_relu6_costs_nothing_in_inference():
     clone = tm.estimate(net, batch=4, device=DEV).layers[-2]
     assert clone.inference_s == 0.0 and clone.dispatch_inference_s == 0.0
     assert clone.forward_s > 0.0  # a training forward does copy
+
+
+def test_a_catalogue_gpu_charges_the_kernel_floor_only_where_a_kernel_runs():
+    b = NetworkBuilder("residual", (64,))
+    x = b.add("linear", b.input, "fc", out_features=64)
+    b.add("add", [x, b.input], "sum")
+    fc, add = tm.estimate(b.build(), batch=1, device=DEV, input_requires_grad=True).layers
+    # the add hands its gradient on to both inputs: its backward is its dispatch alone
+    assert add.backward_s == pytest.approx(add.dispatch_bwd_s) == 60e-6
+    # the linear's backward runs kernels: the floor, on top of its work and dispatch
+    assert fc.backward_s - fc.dispatch_bwd_s >= tm.CATALOGUE_KERNEL_FLOOR_S
+
+
+def test_an_older_cuda_profile_without_measured_dispatch_keeps_summing():
+    pts = ((1.0, 1.0, 1e14), (1e6, 1e4, 1e14))
+    old = Backend(backend="cuda", name="gpu", threads=1, memory_bytes=2**33,
+                  compute={"fp32": {"gemm": pts}}, elementwise=((1.0, 1e12), (1e9, 1e12)),
+                  stream={"triad": 1e12}, overhead_s=5e-6, overhead_bwd_s=9e-6)
+    gpu = Device(key="local-cuda", name="calibrated", kind="local", memory_bytes=2**33,
+                 bandwidth=1e12, peak_flops={"fp32": 1e14}, profile=old)
+    est = tm.estimate(mlp(), batch=1, device=gpu)
+    # its rates were timed synchronised, net of the dispatch: the sum, as before
+    assert not est.pipelined
+    assert est.forward_s == pytest.approx(sum(r.forward_s for r in est.layers))
+
+
+@pytest.mark.parametrize("kind", ["cpu", "gpu"])
+def test_every_class_starts_up_alike_and_then_runs_at_its_ceiling(kind):
+    fit, peak, flops = tm.CATALOGUE_FIT[kind], 1e12, 2e6
+    for cls, top in (("conv3x3", fit.compute), ("depthwise", fit.depthwise)):
+        t = flops / (peak * tm.catalogue_efficiency(flops, peak, cls, fit))
+        assert t == pytest.approx(flops / (top * peak) + fit.half_work_s / fit.compute)

@@ -56,7 +56,7 @@ def calibrate(budget: float, threads: int | None, cpu_only: bool) -> None:
             click.echo(f"  host dispatch in a network: convolution {d.get('conv', 0) * 1e6:.0f} "
                        f"us (training forward {d.get('train:conv', 0) * 1e6:.0f} us), batch "
                        f"norm {d.get('batch_norm', 0) * 1e6:.0f} us, backward "
-                       f"{d.get('backward', 0) * 1e6:.0f} us per node")
+                       f"{d.get('backward', 0) * 1e6:.0f} us per op")
         skipped = b.extra.get("skipped", [])
         if skipped:
             click.echo(f"  the budget ran out: {len(skipped)} measurements skipped "

@@ -85,8 +85,11 @@ class CatalogueFit:
     """How a catalogue device's datasheet turns into time: the fraction of peak that large
     GEMMs/convolutions reach (depthwise ones: no reuse across channels, far below), the
     fraction of the datasheet bandwidth a memory-bound op reaches, and Hockney's n1/2: a
-    call reaches half of its large-problem rate when it holds the work that the device
-    does in `half_work_s` at peak (too few tiles to fill every unit)."""
+    call takes `half_work_s / compute` to start before its work runs at its class's rate
+    (a GEMM or convolution reaches half its large-problem rate at the work the device does
+    in `half_work_s` at peak; a depthwise conv starts as fast, then runs at its lower
+    ceiling — before this session its start-up was `compute / depthwise` times longer,
+    20 us instead of 2.9 us on a catalogue CPU)."""
 
     compute: float
     depthwise: float
@@ -106,7 +109,7 @@ CATALOGUE_FIT = {"cpu": CatalogueFit(compute=0.7, depthwise=0.1, bandwidth=0.8,
 # The time to dispatch one tiny op (PyTorch eager: a view, a bookkeeping node).
 CATALOGUE_OVERHEAD_S = {"gpu": 5e-6, "soc": 5e-6, "cpu": 2e-6}
 # On a catalogue GPU, what the host CPU spends per op inside a network (inference forward,
-# training forward, backward per autograd node: measured on the H200's host, a VM's
+# training forward, an op's backward: measured on the H200's host, a VM's
 # x86 cores, by `netcost calibrate`; a faster host dispatches faster) and the least time a
 # kernel takes on the device (its launch and ramp, in a CUDA graph's replay too).
 CATALOGUE_GPU_DISPATCH_S = (25e-6, 50e-6, 60e-6)
@@ -380,12 +383,12 @@ class Rates:
 
     @property
     def pipelined(self) -> bool:
-        """The device runs kernels from a queue the CPU fills ahead of it (a GPU, through
-        CUDA or Metal): dispatch and kernels overlap."""
+        """The device runs kernels from a queue the CPU fills ahead of it (a CUDA GPU):
+        dispatch and kernels overlap."""
         prof = self.profile
-        if prof is not None:
-            return prof.backend == "cuda"
-        return self.device.kind in ("gpu", "soc")
+        if prof is not None:  # a CUDA profile from before dispatch was measured apart
+            return prof.backend == "cuda" and bool(prof.dispatch_s)  # summed its rates
+        return self.device.kind == "gpu"  # Apple's (soc) keep the summed model: unchecked
 
     @property
     def overhead(self) -> float:
@@ -396,7 +399,8 @@ class Rates:
     def dispatch(self, group: str) -> tuple[float, float]:
         """(training forward, inference) seconds the CPU spends dispatching one op of
         `group` (cost.time.cold_start_group): on a calibrated CUDA device as measured
-        inside a network, else the tiny op's overhead."""
+        inside a network, on a catalogue GPU CATALOGUE_GPU_DISPATCH_S, else the tiny op's
+        overhead."""
         if self.profile is None and self.pipelined:
             inference, training, _ = CATALOGUE_GPU_DISPATCH_S
             return training, inference
@@ -554,9 +558,11 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     dispatch_bwd = min(t.backward_s, (rates.overhead_bwd if t.backward_s > 0 else 0.0)
                        + grad_sums * rates.overhead)
     floor = rates.kernel_floor if t.bound != "overhead" else 0.0
+    # a backward that hands its gradient on (add, concat, ...) runs no kernel of its own
+    floor_bwd = floor if t.backward_s and layer.kind not in _PASS_KINDS else 0.0
     return replace(t, forward_s=t.forward_s + cold_fwd + start + d_fwd + floor,
                    inference_s=t.inference_s + cold_fwd + start + d_inf + floor,
-                   backward_s=t.backward_s + cold_bwd + (floor if t.backward_s else 0.0),
+                   backward_s=t.backward_s + cold_bwd + floor_bwd,
                    cold_start_s=start,
                    dispatch_s=d_fwd, dispatch_inference_s=d_inf, dispatch_bwd_s=dispatch_bwd)
 

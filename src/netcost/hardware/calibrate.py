@@ -109,7 +109,9 @@ class Timer:
                  max_reps: int = 50, after: Callable[[], Any] | None = None) -> float:
         """`after`: an op run (untimed) before each call, whose result `fn` takes - the
         op's time as it follows another in a network, not the difference of two timings,
-        which noise can drive to nothing."""
+        which noise can drive to nothing. On CUDA it runs once and every call takes its
+        result: the calls are queued back to back, and a GPU's caches make little of
+        what the producer left in them."""
         if self.cuda:
             return self.kernels(fn, seconds, (after(),) if after is not None else ())
         fault_s = self.fresh_page[0] if self.fresh_page else 0.0
@@ -157,7 +159,9 @@ class Timer:
         engine's start (60-110 us a call on an H200 host), which a network pays once."""
         torch = self.torch
         per_call = self.throughput(fn, seconds / 3, args)  # also the warm-up
-        calls = int(min(max(seconds / 3 / repeats / per_call, 1), 200))
+        # at most 100 calls: a backward step queues several kernels, and a full launch
+        # queue would block the CPU inside the timed window
+        calls = int(min(max(seconds / 3 / repeats / per_call, 1), 100))
         # a call's throughput is at least its dispatch: queuing `calls` of them takes less
         # than this sleep (cycles at up to 2 GHz; a slower clock only sleeps longer)
         cycles = int(2e9 * (1.5 * per_call * calls + 5e-4))
@@ -563,7 +567,7 @@ def _dispatch_task(torch: Any, result: dict[str, float]) -> Task:
     runs the kernels it queued meanwhile: the small CNN of the cold starts at batch 1 (its
     kernels take less than their dispatch), each op timed as it runs in sequence, without
     synchronising: in an inference forward (eval, no_grad), in a training forward (autograd
-    records each op), and its backward per autograd node. A loop over one op finds the
+    records each op), and its backward per op. A loop over one op finds the
     interpreter, the dispatcher and the module hot; a network does not (measured on an H200
     host: resnet18's batch-1 forward took 2.55 ms of dispatch for 69 ops, 37 us an op,
     against 7 us for a tiny add in a loop and 22 us for a small convolution)."""
@@ -590,7 +594,8 @@ def _dispatch_task(torch: Any, result: dict[str, float]) -> Task:
 
         _, times = _times_in_sequence(ops, x, passes, finish=timed_backward)
         result.update({f"train:{g}": v for g, v in _group_medians(ops, times).items()})
-        # each op of the chain records one autograd node (the linear's flatten is a view)
+        # per op of the chain, as the time model charges it per layer (a conv's backward
+        # node with its weight's AccumulateGrad, the linear's two nodes, the engine's start)
         ordered = sorted(backward)
         result["backward"] = statistics.median(ordered[: max(len(ordered) // 2, 1)]) / len(ops)
 

@@ -104,7 +104,7 @@ class Backend:
     cold_start_s: Mapping[str, float] = field(default_factory=dict)
     # what the CPU spends dispatching one op inside a network (CUDA, where it overlaps the
     # kernels): "<group>" in an inference forward, "train:<group>" in a training forward
-    # (autograd records the op), "backward" per autograd node (see calibrate._dispatch_task)
+    # (autograd records the op), "backward" per op's backward (see calibrate._dispatch_task)
     dispatch_s: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
