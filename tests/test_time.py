@@ -98,16 +98,20 @@ def test_a_gpu_pipelines_its_totals_and_a_cpu_sums_them():
     assert cpu.backward_s == pytest.approx(sum(r.backward_s for r in cpu.layers))
 
 
-def test_a_cuda_profile_dispatches_each_op_at_its_groups_cost_inside_a_network():
+def _local_cuda(**fields):
+    """A calibrated CUDA device with round figures: 1e14 FLOP/s, 1e12 B/s, 5 us a tiny op."""
     pts = ((1.0, 1.0, 1e14), (1e6, 1e4, 1e14))
     backend = Backend(backend="cuda", name="gpu", threads=1, memory_bytes=2**33,
                       compute={"fp32": {"gemm": pts}}, elementwise=((1.0, 1e12), (1e9, 1e12)),
                       stream={"triad": 1e12, "cold_read": 1e9}, overhead_s=5e-6,
-                      overhead_bwd_s=9e-6,
-                      dispatch_s={"gemm": 30e-6, "train:gemm": 40e-6, "other": 20e-6,
+                      overhead_bwd_s=9e-6, **fields)
+    return Device(key="local-cuda", name="calibrated", kind="local", memory_bytes=2**33,
+                  bandwidth=1e12, peak_flops={"fp32": 1e14}, profile=backend)
+
+
+def test_a_cuda_profile_dispatches_each_op_at_its_groups_cost_inside_a_network():
+    gpu = _local_cuda(dispatch_s={"gemm": 30e-6, "train:gemm": 40e-6, "other": 20e-6,
                                   "train:other": 25e-6, "backward": 15e-6})
-    gpu = Device(key="local-cuda", name="calibrated", kind="local", memory_bytes=2**33,
-                 bandwidth=1e12, peak_flops={"fp32": 1e14}, profile=backend)
     est = tm.estimate(mlp(), batch=1, device=gpu)
     fc, relu = est.layers
     assert (fc.dispatch_s, fc.dispatch_inference_s) == (40e-6, 30e-6)
@@ -481,13 +485,7 @@ def test_a_catalogue_gpu_charges_the_kernel_floor_only_where_a_kernel_runs():
 
 
 def test_an_older_cuda_profile_without_measured_dispatch_keeps_summing():
-    pts = ((1.0, 1.0, 1e14), (1e6, 1e4, 1e14))
-    old = Backend(backend="cuda", name="gpu", threads=1, memory_bytes=2**33,
-                  compute={"fp32": {"gemm": pts}}, elementwise=((1.0, 1e12), (1e9, 1e12)),
-                  stream={"triad": 1e12}, overhead_s=5e-6, overhead_bwd_s=9e-6)
-    gpu = Device(key="local-cuda", name="calibrated", kind="local", memory_bytes=2**33,
-                 bandwidth=1e12, peak_flops={"fp32": 1e14}, profile=old)
-    est = tm.estimate(mlp(), batch=1, device=gpu)
+    est = tm.estimate(mlp(), batch=1, device=_local_cuda())  # no dispatch_s
     # its rates were timed synchronised, net of the dispatch: the sum, as before
     assert not est.pipelined
     assert est.forward_s == pytest.approx(sum(r.forward_s for r in est.layers))
