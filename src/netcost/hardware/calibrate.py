@@ -89,7 +89,7 @@ WARMUP_S = 0.004
 
 
 class Timer:
-    """Lower-quartile time of a callable after warm-up (on CUDA: see `throughput`). The
+    """Lower-quartile time of a callable after warm-up (on CUDA: see `kernels`). The
     lower quartile rather than the median: on a shared machine a run is only ever slowed
     down, never sped up, so the faster runs are the better estimate of what the hardware
     does.
@@ -141,8 +141,7 @@ class Timer:
             reps = 2
         # counting faults costs a system call or two: only where that is lost in the call
         net = fault_s > 0 and per_call >= FAULT_COUNT_MIN_S
-        times = sorted(call(net) for _ in range(reps))
-        return statistics.median(times[: max(len(times) // 2, 1)])
+        return lower_quartile([call(net) for _ in range(reps)])
 
     def cpu_side(self, fn: Callable[..., Any], seconds: float, **kwargs: Any) -> float:
         """A dispatch cost: on CUDA the calls issued back to back (tiny kernels finish
@@ -196,8 +195,13 @@ class Timer:
         batch(2)  # setup: kernel selection, the allocator's first blocks
         per_call = batch(3)
         calls = int(min(max(seconds / batches / max(per_call, 1e-7), 1), 2000))
-        times = sorted(batch(calls) for _ in range(batches))
-        return statistics.median(times[: max(len(times) // 2, 1)])
+        return lower_quartile([batch(calls) for _ in range(batches)])
+
+
+def lower_quartile(times: list[float]) -> float:
+    """The median of the faster half: what every calibration timing keeps (see Timer)."""
+    ordered = sorted(times)
+    return statistics.median(ordered[: max(len(ordered) // 2, 1)])
 
 
 FAULT_COUNT_MIN_S = 50e-6
@@ -581,7 +585,6 @@ def _dispatch_task(torch: Any, result: dict[str, float]) -> Task:
             if hasattr(op, "train"):
                 op.train()
         backward: list[float] = []
-
         params = [p for _, op in ops if hasattr(op, "parameters") for p in op.parameters()]
 
         def timed_backward(out: Any) -> None:
@@ -596,8 +599,7 @@ def _dispatch_task(torch: Any, result: dict[str, float]) -> Task:
         result.update({f"train:{g}": v for g, v in _group_medians(ops, times).items()})
         # per op of the chain, as the time model charges it per layer (a conv's backward
         # node with its weight's AccumulateGrad, the linear's two nodes, the engine's start)
-        ordered = sorted(backward)
-        result["backward"] = statistics.median(ordered[: max(len(ordered) // 2, 1)]) / len(ops)
+        result["backward"] = lower_quartile(backward) / len(ops)
 
     return Task("cuda dispatch in a network", run)
 
@@ -609,8 +611,7 @@ def _group_medians(ops: list[tuple[str, Any]], times: list[list[float]]) -> dict
     ran at the faster pace)."""
     groups: dict[str, list[float]] = {}
     for (group, _), ts in zip(ops, times, strict=True):
-        ordered = sorted(ts)
-        groups.setdefault(group, []).append(statistics.median(ordered[: max(len(ts) // 2, 1)]))
+        groups.setdefault(group, []).append(lower_quartile(ts))
     return {g: statistics.fmean(v) for g, v in groups.items()}
 
 
