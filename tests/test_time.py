@@ -416,6 +416,63 @@ def test_each_op_pays_its_groups_calibrated_cold_start_in_its_forward():
     assert tm.estimate(net, batch=2, device=gpu).cold_start_s == 0.0
 
 
+def test_a_training_forward_writes_each_held_output_into_cold_memory():
+    # 1 us per MiB written cold, 4 us at 4 MiB: linear between the points, in proportion
+    # beyond them
+    curve = ((2.0**20, 1e-6), (2.0**22, 4e-6))
+    dev = _local({"gemm": ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11)),
+                  "conv3x3": ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))})
+    cold = replace(dev, profile=replace(dev.profile, cold_write=curve))
+    rates = tm.Rates(cold, "fp32")
+    assert rates.cold_write(2.0**19) == pytest.approx(0.5e-6)
+    assert rates.cold_write(3 * 2.0**20) == pytest.approx(3e-6)
+    assert rates.cold_write(2.0**23) == pytest.approx(8e-6)
+    assert tm.Rates(dev, "fp32").cold_write(2.0**21) == 0.0  # unmeasured: no term
+    b = NetworkBuilder("held", (16, 64, 64))
+    x = b.add("conv2d", b.input, "conv", out_channels=64, kernel=3, padding=1)
+    x = b.add("relu", x, "relu", inplace=True)  # writes over its input: nothing new
+    x = b.add("sigmoid", x, "sig")
+    x = b.add("flatten", x, "flat")  # a view
+    b.add("linear", x, "fc", out_features=10)
+    net = b.build()
+    est, ref = tm.estimate(net, batch=4, device=cold), tm.estimate(net, batch=4, device=dev)
+    out_bytes = 4 * 4 * 64 * 64 * 64  # 4 MiB: conv's and sigmoid's outputs
+    want = {"conv": 4e-6, "relu": 0.0, "sig": 4e-6, "flat": 0.0,
+            "fc": 4 * 4 * 10 / 2**20 * 1e-6}
+    for row, base in zip(est.layers, ref.layers, strict=True):
+        assert row.cold_write_s == pytest.approx(want[row.name])
+        assert row.forward_s - base.forward_s == pytest.approx(want[row.name])
+        assert row.inference_s == base.inference_s  # inference reuses warm memory
+        assert row.backward_s == base.backward_s
+    assert est.to_dict()["cold_write_s"] == pytest.approx(sum(want.values()))
+    assert out_bytes == 2**22
+    # a CUDA profile has no such term
+    gpu = replace(cold, profile=replace(cold.profile, backend="cuda"))
+    assert tm.Rates(gpu, "fp32").cold_write(2.0**22) == 0.0
+
+
+def test_fresh_pages_of_an_output_are_not_also_written_cold():
+    # an output above glibc's largest mmap threshold (32 MiB) is mapped afresh every step:
+    # the kernel hands its pages over zeroed (cached), so only what is left of it is
+    # charged the cold write
+    b = NetworkBuilder("fresh", (64, 56, 56))
+    b.add("conv2d", b.input, "conv", out_channels=64, kernel=3, padding=1)
+    net = b.build()
+    dev = _local({"conv3x3": ((1.0, 1.0, 1e11), (1e6, 1e4, 1e11))})
+    curve = ((2.0**10, 2.0**10 * 1e-10), (2.0**30, 2.0**30 * 1e-10))  # 10 GB/s
+    cold = replace(dev, profile=replace(dev.profile, cold_write=curve))
+    paged = replace(cold, profile=replace(cold.profile, fresh_page_s=1e-6))
+    (plain,) = tm.estimate(net, batch=64, device=cold).layers
+    (row,) = tm.estimate(net, batch=64, device=paged).layers
+    out_bytes = 64 * 64 * 56 * 56 * 4  # 51 MB
+    assert plain.cold_write_s == pytest.approx(out_bytes * 1e-10)
+    from netcost.cost.pagefaults import network_fresh_pages
+
+    fresh = network_fresh_pages(net, batch=64, training=True)["forward: conv"]
+    assert fresh * 4096 >= out_bytes  # the whole output, and the mapping's last page
+    assert row.cold_write_s == 0.0
+
+
 def test_report_names_the_cold_starts():
     from netcost.render.time import sections
 
@@ -427,6 +484,11 @@ def test_report_names_the_cold_starts():
     (section,) = sections(Fake())
     assert ("  cold starts (op state refetched)", "2.0 ms (20%)") in section.items
     assert "cold start (forward)" in section.notes[0]
+    assert "cold writes" not in section.notes[0]
+    Fake.time = {**Fake.time, "cold_write_s": 0.001}
+    (section,) = sections(Fake())
+    assert ("  cold writes (held outputs)", "1.0 ms (5%)") in section.items
+    assert "cold writes (training forward)" in section.notes[0]
 
 
 def test_a_gpu_report_says_whether_the_host_or_the_kernels_bound_the_iteration():

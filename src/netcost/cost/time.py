@@ -50,6 +50,7 @@ A layer is compute-bound when its compute time exceeds its memory time.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +60,7 @@ from ..errors import InvalidArgument
 from ..ir import Layer, Network, numel
 from ..units import PRECISION_BITS, check_precision
 from .counts import needs_input_grad
+from .pagefaults import PAGE
 
 # Passes over the parameter bytes of one foreach optimizer step (reads + writes of params,
 # grads and state, as torch.optim's foreach implementations issue them):
@@ -135,6 +137,7 @@ class LayerTime:
     dispatch_s: float = 0.0  # the CPU's dispatch of its training forward, in forward_s
     dispatch_inference_s: float = 0.0  # ... of its inference forward, in inference_s
     dispatch_bwd_s: float = 0.0  # the CPU's dispatch of its backward, in backward_s
+    cold_write_s: float = 0.0  # its training forward's output written to cold memory, in forward_s
 
     @property
     def intensity(self) -> float:
@@ -200,6 +203,12 @@ class TimeEstimate:
         """The ops' cold starts: their share of `forward_s` and of `inference_s`."""
         return sum(layer.cold_start_s for layer in self.layers)
 
+    @property
+    def cold_write_s(self) -> float:
+        """The training forward's outputs written into cold memory: their share of
+        `forward_s`."""
+        return sum(layer.cold_write_s for layer in self.layers)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "device": self.device, "device_name": self.device_name, "method": self.method,
@@ -211,7 +220,8 @@ class TimeEstimate:
             "fresh_pages": self.fresh_pages, "fresh_pages_s": self.fresh_pages_s,
             "step_fresh_pages": self.step_fresh_pages,
             "step_fresh_pages_s": self.step_fresh_pages_s,
-            "cold_start_s": self.cold_start_s, "pipelined": self.pipelined,
+            "cold_start_s": self.cold_start_s, "cold_write_s": self.cold_write_s,
+            "pipelined": self.pipelined,
             "peak_flops": self.peak_flops, "bandwidth": self.bandwidth,
             "layers": [lt.to_dict() for lt in self.layers],
         }
@@ -375,6 +385,24 @@ class Rates:
         if prof is None or prof.backend != "cpu" or not prof.cold_start_s:
             return 0.0
         return prof.cold_start_s.get(group, prof.cold_start_s.get("other", 0.0))
+
+    def cold_write(self, nbytes: float) -> float:
+        """Seconds writing `nbytes` of output into memory last touched long ago adds to an
+        op (calibrated CPU only; 0: no term): linear between the calibrated sizes, and
+        beyond them in proportion to the bytes (a bandwidth at large sizes, a per-page cost
+        at small ones)."""
+        prof = self.profile
+        curve = prof.cold_write if prof is not None and prof.backend == "cpu" else ()
+        if not curve or nbytes <= 0:
+            return 0.0
+        (lo, at_lo), (hi, at_hi) = curve[0], curve[-1]
+        if nbytes <= lo:
+            return at_lo * nbytes / lo
+        if nbytes >= hi:
+            return at_hi * nbytes / hi
+        (x0, y0), (x1, y1) = next((a, b) for a, b in itertools.pairwise(curve)
+                                  if a[0] <= nbytes <= b[0])
+        return y0 + (y1 - y0) * (nbytes - x0) / (x1 - x0)
 
     def cold(self, nbytes: float) -> float:
         """Seconds to fetch `nbytes` that no cache holds, on top of the op's own time."""
@@ -732,13 +760,16 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
         for layer in network.layers
     )
     per_page = rates.fresh_page_s
-    rows, opt_pages = _with_fresh_pages(network, rows, per_page, batch=batch,
-                                        precision=precision, amp=amp, optimizer=optimizer)
+    infer_pages, step_pages = _fresh_page_counts(network, per_page, batch=batch,
+                                                 precision=precision, amp=amp,
+                                                 optimizer=optimizer)
+    rows = _with_fresh_pages(rows, per_page, infer_pages, step_pages)
+    rows = _with_cold_writes(network, rows, rates, needs, step_pages, batch=batch, act=act)
     grad_only = autograd_copies(network)
     rows = tuple(replace(r, inference_s=0.0, dispatch_inference_s=0.0, fresh_pages=0)
                  if r.name in grad_only else r for r in rows)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
-    opt += opt_pages * per_page
+    opt += step_pages.get("optimizer step", 0) * per_page
     if rates.pipelined:  # the backward runs the layers in reverse
         forward = pipelined([(r.dispatch_s, r.forward_s - r.dispatch_s) for r in rows])
         inference = pipelined([(r.dispatch_inference_s, r.inference_s - r.dispatch_inference_s)
@@ -759,26 +790,31 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     )
 
 
-def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], per_page: float, *,
-                      batch: int, precision: str, amp: str | None, optimizer: str
-                      ) -> tuple[tuple[LayerTime, ...], int]:
+def _fresh_page_counts(network: Network, per_page: float, *, batch: int, precision: str,
+                       amp: str | None, optimizer: str) -> tuple[dict[str, int], dict[str, int]]:
+    """(inference forward, training step) fresh pages per op (cost.pagefaults); none where
+    a page costs nothing."""
+    if not per_page:
+        return {}, {}
+    from .pagefaults import network_fresh_pages
+
+    return (network_fresh_pages(network, batch=batch, training=False, precision=precision,
+                                amp=amp),
+            network_fresh_pages(network, batch=batch, training=True, precision=precision,
+                                amp=amp, optimizer=optimizer))
+
+
+def _with_fresh_pages(rows: tuple[LayerTime, ...], per_page: float, infer: Mapping[str, int],
+                      step: Mapping[str, int]) -> tuple[LayerTime, ...]:
     """Each op's fresh pages at the calibrated cost of one: those of an inference forward in
-    its inference time, those of a training step in its forward and backward times; and the
-    optimizer step's. The replay follows the faults Linux counts per batch-1 forward
+    its inference time, those of a training step in its forward and backward times. The
+    replay follows the faults Linux counts per batch-1 forward
     (resnet18/50: 0 against 0-800; densenet121 7,464 against 6,569-14,040; mobilenet_v2
     3,496 against 2,661-4,085) and per training step at batch 8 for the models whose steps
     fault most (vgg11 404,638 against 326,000-398,000; mobilenet_v2 107,419 against
     69,000-118,000); where the count swings from process to process (resnet50 56,883
     against 3,000-116,000; resnet18 29,701 against 2,000-24,000; densenet121 34,831 against
     0-26,000) it is a few percent of a step."""
-    if not per_page:
-        return rows, 0
-    from .pagefaults import network_fresh_pages
-
-    infer = network_fresh_pages(network, batch=batch, training=False, precision=precision,
-                                amp=amp)
-    step = network_fresh_pages(network, batch=batch, training=True, precision=precision,
-                               amp=amp, optimizer=optimizer)
     out = []
     for row in rows:
         n = infer.get(f"forward: {row.name}", 0)
@@ -789,7 +825,31 @@ def _with_fresh_pages(network: Network, rows: tuple[LayerTime, ...], per_page: f
                           backward_s=row.backward_s + bwd * per_page,
                           step_fresh_pages=fwd + bwd)
         out.append(row)
-    return tuple(out), step.get("optimizer step", 0)
+    return tuple(out)
+
+
+def _with_cold_writes(network: Network, rows: tuple[LayerTime, ...], rates: Rates,
+                      needs: Mapping[str, bool], step_pages: Mapping[str, int], *,
+                      batch: int, act: float) -> tuple[LayerTime, ...]:
+    """Each training forward op's output written into cold memory (calibrated CPU): the
+    forward holds its activations for the backward, so each op writes into memory that
+    the previous step's backward freed, a step's data ago, where a calibration loop
+    reuses what its last call freed, still cached. An in-place op and a view write
+    nothing new; the output's fresh pages (already charged) come zeroed, hence cached.
+    Not charged to inference: its outputs reuse memory freed a layer or two before."""
+    layers = {layer.name: layer for layer in network.layers}
+    out = []
+    for row in rows:
+        layer = layers[row.name]
+        holds = needs[row.name] or layer.cost.params > 0
+        if holds and row.bound != "overhead" and not layer.attrs.get("inplace", False):
+            nbytes = batch * layer.output_numel * act
+            fresh = step_pages.get(f"forward: {row.name}", 0) * PAGE
+            extra = rates.cold_write(max(nbytes - fresh, 0.0))
+            if extra:
+                row = replace(row, forward_s=row.forward_s + extra, cold_write_s=extra)
+        out.append(row)
+    return tuple(out)
 
 
 # --- epochs and whole runs ----------------------------------------------------------------

@@ -12,7 +12,9 @@ where the backend has bf16 kernels):
 - the per-tensor overhead of a foreach optimizer step;
 - the cost of a fresh page of memory (fault and zeroing, see cost.pagefaults), CPU only;
 - each op group's cold start: an op's time in a small CNN run in sequence over its time in
-  a loop, CPU only.
+  a loop, CPU only;
+- what writing an output into memory last touched long ago adds, as a training forward
+  writes the activations it holds, CPU only.
 
 On the CPU throughputs are net of the dispatch overhead, which the time model adds once per
 op; on CUDA they are the kernels' alone (Timer.kernels), and the CPU's dispatch of each op
@@ -23,6 +25,7 @@ torch is imported inside the functions: `import netcost` stays light.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import math
 import os
@@ -482,6 +485,36 @@ def _fresh_page_task(torch: Any, timer: Timer, result: list[float]) -> Task:
     return Task("cpu fresh pages", run)
 
 
+# Output sizes of the cold-write measurement: a 7x7 map's to a 56x56 one's at batch 8.
+COLD_WRITE_BYTES = (2**18, 2**20, 2**22, 2**24)
+
+
+def _cold_write_task(torch: Any, timer: Timer, result: list[list[float]]) -> Task:
+    """Seconds an op's output costs beyond its time in a loop when it is written into memory
+    last touched long ago, per output size: a multiply into buffers cycled over COLD_SPAN
+    against one into a single buffer. A loop reuses the memory its last call freed, which
+    the caches hold; a training forward writes each activation into memory the previous
+    step's backward freed, a step's worth of data ago. Measured on the 2-core VM this was
+    written on: 0.02 ms more at 0.25 MiB, 0.16 ms at 4 MiB, 0.8 ms at 16 MiB. A convolution
+    pays 2-3 times that (0.4-3.2 ms per output of 0.8-12 MiB at batch 8, with glibc told to
+    keep its memory mapped), its writes interleaved with its arithmetic; that needs the
+    process's allocator changed to measure, so the elementwise figure is what the time
+    model charges, a lower bound. The buffers are mapped before timing: fresh pages are
+    charged apart (`_fresh_page_task`), and the kernel zeroes them, so they come cached."""
+    def run(seconds: float) -> None:
+        share = seconds / len(COLD_WRITE_BYTES)
+        for nbytes in COLD_WRITE_BYTES:
+            x = torch.rand(nbytes // 4)
+            ring = [torch.empty_like(x).fill_(0.0) for _ in range(max(COLD_SPAN // nbytes, 4))]
+            hot = timer(functools.partial(torch.mul, x, 2.0, out=ring[0]), share / 2)
+            cycle = itertools.cycle(ring)
+            cold = timer(lambda x=x, cycle=cycle: torch.mul(x, 2.0, out=next(cycle)),
+                         share / 2, max_reps=len(ring))
+            result.append([nbytes, max(cold - hot, 0.0)])
+
+    return Task("cpu cold writes", run)
+
+
 def _cold_start_chain(torch: Any, device: str = "cpu"
                       ) -> tuple[list[tuple[str, Callable[[Any], Any]]], Any]:
     """A small CNN at batch 1 as (op group, op) pairs, one or more ops of every group of
@@ -770,6 +803,7 @@ def plan_backend(torch: Any, dev: str, precisions: tuple[str, ...],
     if dev == "cpu":  # CUDA's caching allocator keeps its memory mapped
         tasks.append(_fresh_page_task(torch, timer, state.setdefault("fresh_page", [0.0])))
         tasks.append(_cold_start_task(torch, state.setdefault("cold_start", {})))
+        tasks.append(_cold_write_task(torch, timer, state.setdefault("cold_write", [])))
     else:
         tasks.append(_dispatch_task(torch, state.setdefault("dispatch", {})))
     convs = []
@@ -810,6 +844,7 @@ def _backend(torch: Any, dev: str, threads: int, state: dict[str, Any]) -> Backe
         overhead_bwd_s=state["overhead"][1], optimizer_overhead_s=state["optimizer"][0],
         fresh_page_s=state.get("fresh_page", [0.0])[0],
         cold_start_s=dict(state.get("cold_start", {})),
+        cold_write=tuple(tuple(pt) for pt in sorted(state.get("cold_write", []))),
         dispatch_s=dict(state.get("dispatch", {})),
     )
 

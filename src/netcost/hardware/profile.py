@@ -62,9 +62,11 @@ def _points(points: Any) -> tuple[tuple[float, float, float], ...]:
     return pts
 
 
-def _curve(points: Any) -> Curve:
+def _curve(points: Any, *, zero: bool = False) -> Curve:
+    """(size, value) points, sizes positive, values positive (or, with `zero`, not negative:
+    a cost that can measure as nothing)."""
     pts = tuple(sorted((float(a), float(b)) for a, b in points))
-    if not pts or any(a <= 0 or b <= 0 for a, b in pts):
+    if not pts or any(a <= 0 or b < 0 or (b == 0 and not zero) for a, b in pts):
         raise InvalidArgument("a profile curve must hold positive (size, value) points")
     return pts
 
@@ -106,6 +108,10 @@ class Backend:
     # kernels): "<group>" in an inference forward, "train:<group>" in a training forward
     # (autograd records the op), "backward" per op's backward (see calibrate._dispatch_task)
     dispatch_s: Mapping[str, float] = field(default_factory=dict)
+    # (output bytes, seconds) an op's output costs beyond its loop time when written into
+    # memory last touched long ago, as a training forward's held activations are (CPU;
+    # empty: unmeasured; see calibrate._cold_write_task)
+    cold_write: Curve = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +127,7 @@ class Backend:
             "pointwise": {k: [list(pt) for pt in v] for k, v in self.pointwise.items()},
             "extra": dict(self.extra), "fresh_page_s": self.fresh_page_s,
             "cold_start_s": dict(self.cold_start_s), "dispatch_s": dict(self.dispatch_s),
+            "cold_write": [list(pt) for pt in self.cold_write],
         }
 
     @classmethod
@@ -141,6 +148,7 @@ class Backend:
             fresh_page_s=float(d.get("fresh_page_s", 0.0)),
             cold_start_s={k: float(v) for k, v in d.get("cold_start_s", {}).items()},
             dispatch_s={k: float(v) for k, v in d.get("dispatch_s", {}).items()},
+            cold_write=_curve(d["cold_write"], zero=True) if d.get("cold_write") else (),
         )
 
     def peak_flops(self) -> dict[str, float]:

@@ -67,6 +67,9 @@ def sections(report: Report) -> list[Section]:
     if t.get("step_fresh_pages"):
         items.append(_pages_item(t["step_fresh_pages"], t.get("step_fresh_pages_s", 0.0),
                                  iteration))
+    if t.get("cold_write_s"):
+        items.append(("  cold writes (held outputs)", f"{seconds(t['cold_write_s'])} "
+                      f"({_share(t['cold_write_s'], iteration)})"))
     if t.get("pipelined") and t.get("layers"):
         items.append(_overlap_item(t["layers"]))
     if "inference_s" in t:
@@ -88,6 +91,8 @@ def sections(report: Report) -> list[Section]:
         extra += " + fresh pages"
     if t.get("cold_start_s"):  # charged on a calibrated CPU only
         extra += " + cold start (forward)"
+    if t.get("cold_write_s"):  # likewise
+        extra += " + cold writes (training forward)"
     notes = (f"each layer: max(compute time, memory time) + dispatch overhead{extra}; "
              f"method: {t.get('method', '?')}",)
     if t.get("pipelined"):
