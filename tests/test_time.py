@@ -323,6 +323,17 @@ def test_cold_reads_of_weights_and_older_tensors_add_at_the_cold_bandwidth():
     assert c1.forward_s - ref_c1.forward_s == pytest.approx(950_272 / 1e9)
     # its backward reads the weights again, cold
     assert c1.backward_s - ref_c1.backward_s == pytest.approx(147_456 / 1e9)
+    # a ReLU's backward reads the output its forward saved, written a forward ago (its
+    # calibrated backward found it cached); the sum saved nothing: no extra
+    r1, r2, total = est.layers[1:]
+    ref_r1, ref_r2, ref_total = ref.layers[1:]
+    assert r1.backward_s - ref_r1.backward_s == pytest.approx(802_816 / 1e9)
+    assert r2.backward_s - ref_r2.backward_s == pytest.approx(802_816 / 1e9)
+    assert total.backward_s == ref_total.backward_s
+    from netcost.cost.memory import saved_bytes
+
+    assert saved_bytes(net, batch=2) == {"c1": 2 * 802_816, "r1": 2 * 802_816,
+                                         "r2": 2 * 802_816, "sum": 0}
 
 
 def _local(compute):

@@ -326,6 +326,18 @@ def _tensor_numel(network: Network) -> dict[str, int]:
     return sizes
 
 
+def saved_bytes(network: Network, *, batch: int, act_bytes: int = 4) -> dict[str, int]:
+    """Per layer, the bytes it keeps for its backward (tensors it saved, indices, masks,
+    statistics), as the memory walk holds them: what its backward reads back."""
+    sizes = _tensor_numel(network)
+    out = {}
+    for layer in network.layers:
+        f = _facts(layer, batch, True, act_bytes)
+        out[layer.name] = sum(sizes.get(t, 0) for t in f.saved) * batch * act_bytes \
+            + f.extra_bytes
+    return out
+
+
 def _outputs(network: Network) -> list[str]:
     """The network's outputs: as the importer recorded them, else the unconsumed layers."""
     if network.extra.get("outputs"):

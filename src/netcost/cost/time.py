@@ -60,6 +60,7 @@ from ..errors import InvalidArgument
 from ..ir import Layer, Network, numel
 from ..units import PRECISION_BITS, check_precision
 from .counts import needs_input_grad
+from .memory import saved_bytes
 from .pagefaults import PAGE
 
 # Passes over the parameter bytes of one foreach optimizer step (reads + writes of params,
@@ -560,7 +561,8 @@ def cold_inputs(network: Network) -> dict[str, int]:
 
 
 def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float,
-               needs_grad: bool, grad_sums: int, cold_numel: int = 0) -> LayerTime:
+               needs_grad: bool, grad_sums: int, cold_numel: int = 0,
+               saved_bytes: int = 0) -> LayerTime:
     t = _layer_time(layer, rates, batch=batch, act=act, par=par, needs_grad=needs_grad,
                     grad_sums=grad_sums)
     # Weights and older activations come from memory no cache holds: a call timed alone in
@@ -575,7 +577,17 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     # the weight read dominates, calibrate rotates weights over more than the caches hold.
     weights = layer.cost.params * par if not _gemm(layer) else 0.0
     cold_fwd = rates.cold(weights + cold_numel * batch * act)
-    cold_bwd = rates.cold(weights) if t.backward_s and t.bound != "memory" else 0.0
+    # A backward reads what its forward saved, written a whole forward ago: a memory-bound
+    # op's calibrated backward finds it cached (its forward ran just before), so the fetch
+    # adds (measured in densenet121's step at batch 8: its 120 ReLU backwards took 49-58 ms
+    # against 29 ms calibrated; their saved outputs, 478 MiB, take 25 ms at the cold-read
+    # bandwidth). A convolution's calibrated backward already reads rotated copies.
+    if not t.backward_s:
+        cold_bwd = 0.0
+    elif t.bound == "memory":
+        cold_bwd = rates.cold(saved_bytes)
+    else:
+        cold_bwd = rates.cold(weights)
     # The forward's cold start, for an op that runs a kernel (a view dispatches only); the
     # backward leaves it out: calibrate times backward kernels, not their cold starts.
     group = cold_start_group(layer)
@@ -755,9 +767,11 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     needs = needs_input_grad(network, input_requires_grad=input_requires_grad)
     sums = _grad_sums(network, needs)
     cold = cold_inputs(network)
+    saved = saved_bytes(network, batch=batch, act_bytes=int(act))
     rows = tuple(
         layer_time(layer, rates, batch=batch, act=act, par=par, needs_grad=needs[layer.name],
-                   grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name])
+                   grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name],
+                   saved_bytes=saved[layer.name])
         for layer in network.layers
     )
     per_page = rates.fresh_page_s
