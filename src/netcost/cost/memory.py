@@ -326,15 +326,18 @@ def _tensor_numel(network: Network) -> dict[str, int]:
     return sizes
 
 
-def saved_bytes(network: Network, *, batch: int, act_bytes: int = 4) -> dict[str, int]:
-    """Per layer, the bytes it keeps for its backward (tensors it saved, indices, masks,
-    statistics), as the memory walk holds them: what its backward reads back."""
+def saved_bytes(network: Network, *, batch: int, precision: str = "fp32",
+                amp: str | None = None) -> dict[str, int]:
+    """Per layer, the bytes it keeps for its backward (the tensors it saved, each in its own
+    type as the walk sizes it, and its indices, masks and statistics): what its backward
+    reads back."""
+    dtypes = _Dtypes(network, check_precision(precision), amp)
     sizes = _tensor_numel(network)
     out = {}
     for layer in network.layers:
-        f = _facts(layer, batch, True, act_bytes)
-        out[layer.name] = sum(sizes.get(t, 0) for t in f.saved) * batch * act_bytes \
-            + f.extra_bytes
+        f = _facts(layer, batch, True, dtypes.act_bytes)
+        out[layer.name] = f.extra_bytes + sum(dtypes.nbytes(t, sizes[t] * batch)
+                                              for t in f.saved if t in sizes)
     return out
 
 

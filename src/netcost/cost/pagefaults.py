@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 PAGE = 4096
@@ -119,21 +120,34 @@ class Arena:
             self.written = min(self.written, self.brk // PAGE)
 
 
-def fresh_pages(log: Iterable[tuple[Any, ...]], *, iterations: int = 3) -> dict[str, int]:
-    """Fresh pages per op label ("forward: name", "backward: name", ...) in the steady state:
-    the log (cost.memory.allocation_log) replayed `iterations` times, the last one counted."""
+@dataclass(frozen=True)
+class Replay:
+    """Fresh pages in the steady state of repeated iterations: per op label ("forward:
+    name", "backward: name", ...) and per storage (the pool's id, "t:name" for a layer's
+    output)."""
+
+    per_op: dict[str, int]
+    per_storage: dict[Any, int]
+
+
+def replay(log: Iterable[tuple[Any, ...]], *, iterations: int = 3) -> Replay:
+    """The log (cost.memory.allocation_log) replayed `iterations` times, the last one
+    counted."""
     log = list(log)
     arena = Arena()
     counts: dict[str, int] = {}
+    storages: dict[Any, int] = {}
     carried: list[Any] = []
     for it in range(iterations):
-        counts, pending = {}, 0
+        counts, storages, pending = {}, {}, 0
         for key in carried:  # the last iteration's output and gradients let go
             arena.free(key)
         carried = []
         for kind, *args in log:
             if kind == "alloc" or (kind == "keep" and it == 0):
-                pending += arena.malloc((it, args[0]), args[1])
+                pages = arena.malloc((it, args[0]), args[1])
+                storages[args[0]] = pages
+                pending += pages
             elif kind == "free":
                 arena.free((it, args[0]))
             elif kind == "carry":
@@ -144,7 +158,26 @@ def fresh_pages(log: Iterable[tuple[Any, ...]], *, iterations: int = 3) -> dict[
             elif kind == "op":  # what was allocated since the last op was this op's
                 counts[args[0]] = counts.get(args[0], 0) + pending
                 pending = 0
-    return counts
+    return Replay(counts, storages)
+
+
+def fresh_pages(log: Iterable[tuple[Any, ...]], *, iterations: int = 3) -> dict[str, int]:
+    """Fresh pages per op label in the steady state (see `replay`)."""
+    return replay(log, iterations=iterations).per_op
+
+
+def held_at_backward(log: Iterable[tuple[Any, ...]]) -> set[Any]:
+    """The storages a training step's log allocated in its forward and still holds when the
+    backward starts: what the forward keeps for the backward (and the output)."""
+    alive: set[Any] = set()
+    for kind, *args in log:
+        if kind == "op" and str(args[0]).startswith("backward:"):
+            break
+        if kind == "alloc":
+            alive.add(args[0])
+        elif kind == "free":
+            alive.discard(args[0])
+    return alive
 
 
 def network_fresh_pages(network: Any, *, batch: int, training: bool, precision: str = "fp32",
@@ -158,4 +191,5 @@ def network_fresh_pages(network: Any, *, batch: int, training: bool, precision: 
                                       backend="cpu"))
 
 
-__all__ = ["Arena", "fresh_pages", "network_fresh_pages"]
+__all__ = ["Arena", "Replay", "fresh_pages", "held_at_backward", "network_fresh_pages",
+           "replay"]

@@ -3,7 +3,7 @@
 Each layer (one framework op) takes
 
     time = max(compute time, memory time) + dispatch overhead
-           [+ cold reads + fresh pages + cold start]
+           [+ cold reads + fresh pages + cold start + cold writes]
 
 - compute time: its FLOPs (2 per MAC) at the throughput *its shape* achieves. On the
   calibrated device `local` that throughput is interpolated from the measured curves: GEMM
@@ -37,13 +37,18 @@ Each layer (one framework op) takes
   memory no cache holds, at the calibrated cold-read bandwidth, added to its time (the
   per-op rates are timed in loops that find their operands cached; a memory-bound class
   is timed right after a convolution that writes its input, which it then finds cached).
-  A matrix product's surface already streams its weight.
+  A matrix product's surface already streams its weight. A memory-bound op's backward
+  reads what its forward saved (cost.memory.saved_bytes) the same way.
+- cold writes (calibrated CPU, training forward): each output held for the backward is
+  written into memory the previous step's backward freed, at the calibrated cost of
+  writing that many bytes into memory last touched long ago, less its fresh pages.
 
 Backward: a layer with MACs computes one product per gradient it needs (input gradient
 when its input depends on a parameter, weight gradient when it has parameters). A layer
 without MACs is memory-bound: it reads the output gradient and what it saved, and writes
 the input gradient. A tensor used by k layers has its k gradients summed: k-1 additions.
-The optimizer step streams parameters, gradients and state as PyTorch's foreach kernels do.
+The optimizer step streams parameters, gradients and state as PyTorch's foreach kernels do,
+from memory (a forward and a backward have passed through every cache since).
 
 A layer is compute-bound when its compute time exceeds its memory time.
 """
@@ -60,8 +65,8 @@ from ..errors import InvalidArgument
 from ..ir import Layer, Network, numel
 from ..units import PRECISION_BITS, check_precision
 from .counts import needs_input_grad
-from .memory import saved_bytes
-from .pagefaults import PAGE
+from .memory import allocation_log, saved_bytes
+from .pagefaults import PAGE, Replay, held_at_backward, network_fresh_pages, replay
 
 # Passes over the parameter bytes of one foreach optimizer step (reads + writes of params,
 # grads and state, as torch.optim's foreach implementations issue them):
@@ -387,13 +392,18 @@ class Rates:
             return 0.0
         return prof.cold_start_s.get(group, prof.cold_start_s.get("other", 0.0))
 
+    @property
+    def cold_write_curve(self) -> tuple[tuple[float, float], ...]:
+        """The calibrated cold-write costs (calibrated CPU only; empty: no term)."""
+        prof = self.profile
+        return prof.cold_write if prof is not None and prof.backend == "cpu" else ()
+
     def cold_write(self, nbytes: float) -> float:
         """Seconds writing `nbytes` of output into memory last touched long ago adds to an
         op (calibrated CPU only; 0: no term): linear between the calibrated sizes, and
         beyond them in proportion to the bytes (a bandwidth at large sizes, a per-page cost
         at small ones)."""
-        prof = self.profile
-        curve = prof.cold_write if prof is not None and prof.backend == "cpu" else ()
+        curve = self.cold_write_curve
         if not curve or nbytes <= 0:
             return 0.0
         (lo, at_lo), (hi, at_hi) = curve[0], curve[-1]
@@ -402,7 +412,7 @@ class Rates:
         if nbytes >= hi:
             return at_hi * nbytes / hi
         (x0, y0), (x1, y1) = next((a, b) for a, b in itertools.pairwise(curve)
-                                  if a[0] <= nbytes <= b[0])
+                                  if a[0] <= nbytes <= b[0] and a[0] < b[0])
         return y0 + (y1 - y0) * (nbytes - x0) / (x1 - x0)
 
     def cold(self, nbytes: float) -> float:
@@ -562,7 +572,7 @@ def cold_inputs(network: Network) -> dict[str, int]:
 
 def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float,
                needs_grad: bool, grad_sums: int, cold_numel: int = 0,
-               saved_bytes: int = 0) -> LayerTime:
+               saved_nbytes: int = 0) -> LayerTime:
     t = _layer_time(layer, rates, batch=batch, act=act, par=par, needs_grad=needs_grad,
                     grad_sums=grad_sums)
     # Weights and older activations come from memory no cache holds: a call timed alone in
@@ -581,13 +591,14 @@ def layer_time(layer: Layer, rates: Rates, *, batch: int, act: float, par: float
     # op's calibrated backward finds it cached (its forward ran just before), so the fetch
     # adds (measured in densenet121's step at batch 8: its 120 ReLU backwards took 49-58 ms
     # against 29 ms calibrated; their saved outputs, 478 MiB, take 25 ms at the cold-read
-    # bandwidth). A convolution's calibrated backward already reads rotated copies.
+    # bandwidth). An op with MACs (a convolution, a matrix product) is calibrated reading
+    # rotated copies of its input, so only its weights are fetched again.
     if not t.backward_s:
         cold_bwd = 0.0
-    elif t.bound == "memory":
-        cold_bwd = rates.cold(saved_bytes)
-    else:
+    elif layer.cost.macs:
         cold_bwd = rates.cold(weights)
+    else:
+        cold_bwd = rates.cold(saved_nbytes)
     # The forward's cold start, for an op that runs a kernel (a view dispatches only); the
     # backward leaves it out: calibrate times backward kernels, not their cold starts.
     group = cold_start_group(layer)
@@ -710,6 +721,7 @@ def optimizer_time(params: int, n_tensors: int, rates: Rates, optimizer: str,
     # The step follows a forward and a backward that streamed a step's activations through
     # every cache: parameters, gradients and state come from memory, at the rate of an
     # in-place op beyond every cache (a calibrated curve's largest point, the STREAM triad;
+    # on a calibrated GPU too, whose L2 holds tens of MiB, not checked there;
     # the per-kernel size's rate, 45-56 GB/s from this VM's large L3 at resnet50's 272 MB,
     # made its step 23 ms against 50 ms measured after a backward, 28 ms repeated at once).
     # In place, so no fresh pages.
@@ -767,24 +779,27 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     needs = needs_input_grad(network, input_requires_grad=input_requires_grad)
     sums = _grad_sums(network, needs)
     cold = cold_inputs(network)
-    saved = saved_bytes(network, batch=batch, act_bytes=int(act))
+    saved = saved_bytes(network, batch=batch, precision=precision, amp=amp)
     rows = tuple(
         layer_time(layer, rates, batch=batch, act=act, par=par, needs_grad=needs[layer.name],
                    grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name],
-                   saved_bytes=saved[layer.name])
+                   saved_nbytes=saved[layer.name])
         for layer in network.layers
     )
     per_page = rates.fresh_page_s
-    infer_pages, step_pages = _fresh_page_counts(network, per_page, batch=batch,
-                                                 precision=precision, amp=amp,
-                                                 optimizer=optimizer)
-    rows = _with_fresh_pages(rows, per_page, infer_pages, step_pages)
-    rows = _with_cold_writes(network, rows, rates, needs, step_pages, batch=batch, act=act)
+    infer_pages = network_fresh_pages(network, batch=batch, training=False,
+                                      precision=precision, amp=amp) if per_page else {}
+    step_log = allocation_log(network, batch=batch, training=True, precision=precision,
+                              optimizer=optimizer, amp=amp, backend="cpu") \
+        if per_page or rates.cold_write_curve else []
+    step = replay(step_log) if per_page else Replay({}, {})
+    rows = _with_fresh_pages(rows, per_page, infer_pages, step.per_op)
+    rows = _with_cold_writes(rows, rates, step_log, step.per_storage)
     grad_only = autograd_copies(network)
     rows = tuple(replace(r, inference_s=0.0, dispatch_inference_s=0.0, fresh_pages=0)
                  if r.name in grad_only else r for r in rows)
     opt = optimizer_time(network.params, _param_tensors(network), rates, optimizer, par)
-    opt += step_pages.get("optimizer step", 0) * per_page
+    opt += step.per_op.get("optimizer step", 0) * per_page
     if rates.pipelined:  # the backward runs the layers in reverse
         forward = pipelined([(r.dispatch_s, r.forward_s - r.dispatch_s) for r in rows])
         inference = pipelined([(r.dispatch_inference_s, r.inference_s - r.dispatch_inference_s)
@@ -803,20 +818,6 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
         peak_flops=dev.peak(amp or precision), bandwidth=dev.bandwidth,
         layers=rows, fresh_page_s=per_page, pipelined=rates.pipelined,
     )
-
-
-def _fresh_page_counts(network: Network, per_page: float, *, batch: int, precision: str,
-                       amp: str | None, optimizer: str) -> tuple[dict[str, int], dict[str, int]]:
-    """(inference forward, training step) fresh pages per op (cost.pagefaults); none where
-    a page costs nothing."""
-    if not per_page:
-        return {}, {}
-    from .pagefaults import network_fresh_pages
-
-    return (network_fresh_pages(network, batch=batch, training=False, precision=precision,
-                                amp=amp),
-            network_fresh_pages(network, batch=batch, training=True, precision=precision,
-                                amp=amp, optimizer=optimizer))
 
 
 def _with_fresh_pages(rows: tuple[LayerTime, ...], per_page: float, infer: Mapping[str, int],
@@ -843,24 +844,26 @@ def _with_fresh_pages(rows: tuple[LayerTime, ...], per_page: float, infer: Mappi
     return tuple(out)
 
 
-def _with_cold_writes(network: Network, rows: tuple[LayerTime, ...], rates: Rates,
-                      needs: Mapping[str, bool], step_pages: Mapping[str, int], *,
-                      batch: int, act: float) -> tuple[LayerTime, ...]:
-    """Each training forward op's output written into cold memory (calibrated CPU): the
-    forward holds its activations for the backward, so each op writes into memory that
-    the previous step's backward freed, a step's data ago, where a calibration loop
-    reuses what its last call freed, still cached. An in-place op and a view write
-    nothing new; the output's fresh pages (already charged) come zeroed, hence cached.
-    Not charged to inference: its outputs reuse memory freed a layer or two before."""
-    layers = {layer.name: layer for layer in network.layers}
+def _with_cold_writes(rows: tuple[LayerTime, ...], rates: Rates,
+                      step_log: Sequence[tuple[Any, ...]], fresh: Mapping[Any, int]
+                      ) -> tuple[LayerTime, ...]:
+    """Each output a training forward holds for the backward, written into cold memory
+    (calibrated CPU): held outputs pile up, so each op writes into memory that the previous
+    step's backward freed, a step's data ago, where a calibration loop reuses what its last
+    call freed, still cached. Held: allocated in the forward and alive when the backward
+    starts (the memory walk's own account, cost.memory; an in-place op or a view allocates
+    nothing). Less the output's fresh pages (already charged), which the kernel hands over
+    zeroed, hence cached. Not in inference: its outputs reuse memory freed a layer or two
+    before."""
+    if not rates.cold_write_curve:
+        return rows
+    held = held_at_backward(step_log)
+    sizes = {args[0]: args[1] for kind, *args in step_log if kind == "alloc"}
     out = []
     for row in rows:
-        layer = layers[row.name]
-        holds = needs[row.name] or layer.cost.params > 0
-        if holds and row.bound != "overhead" and not layer.attrs.get("inplace", False):
-            nbytes = batch * layer.output_numel * act
-            fresh = step_pages.get(f"forward: {row.name}", 0) * PAGE
-            extra = rates.cold_write(max(nbytes - fresh, 0.0))
+        sid = f"t:{row.name}"
+        if sid in held:
+            extra = rates.cold_write(max(sizes[sid] - fresh.get(sid, 0) * PAGE, 0))
             if extra:
                 row = replace(row, forward_s=row.forward_s + extra, cold_write_s=extra)
         out.append(row)

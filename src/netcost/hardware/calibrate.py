@@ -503,6 +503,7 @@ def _cold_write_task(torch: Any, timer: Timer, result: list[list[float]]) -> Tas
     charged apart (`_fresh_page_task`), and the kernel zeroes them, so they come cached."""
     def run(seconds: float) -> None:
         share = seconds / len(COLD_WRITE_BYTES)
+        points = []
         for nbytes in COLD_WRITE_BYTES:
             x = torch.rand(nbytes // 4)
             ring = [torch.empty_like(x).fill_(0.0) for _ in range(max(COLD_SPAN // nbytes, 4))]
@@ -510,7 +511,9 @@ def _cold_write_task(torch: Any, timer: Timer, result: list[list[float]]) -> Tas
             cycle = itertools.cycle(ring)
             cold = timer(lambda x=x, cycle=cycle: torch.mul(x, 2.0, out=next(cycle)),
                          share / 2, max_reps=len(ring))
-            result.append([nbytes, max(cold - hot, 0.0)])
+            points.append([nbytes, max(cold - hot, 0.0)])
+            del ring, cycle  # one span of buffers alive at a time
+        result[:] = points
 
     return Task("cpu cold writes", run)
 
