@@ -488,7 +488,7 @@ def test_fresh_pages_of_an_output_are_not_also_written_cold():
     # over zeroed (cached), so no cold write. At batch 8 (6.4 MB) what the heap replay does
     # not find fresh of the output itself is written cold; the op's workspace faults do not
     # count (its op-level count holds them too).
-    from netcost.cost.memory import allocation_log
+    from netcost.cost.memory import allocation_log, output_storage
     from netcost.cost.pagefaults import replay
 
     b = NetworkBuilder("fresh", (64, 56, 56))
@@ -501,7 +501,7 @@ def test_fresh_pages_of_an_output_are_not_also_written_cold():
     for batch in (64, 8):
         out_bytes = batch * 64 * 56 * 56 * 4
         steady = replay(allocation_log(net, batch=batch, training=True))
-        pages = steady.per_storage["t:conv"]
+        pages = steady.per_storage[output_storage("conv")]
         assert steady.per_op["forward: conv"] > pages  # the workspace's faults besides
         conv = tm.estimate(net, batch=batch, device=paged).layers[0]
         cold = max(out_bytes - pages * 4096, 0)

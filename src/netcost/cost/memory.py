@@ -326,6 +326,12 @@ def _tensor_numel(network: Network) -> dict[str, int]:
     return sizes
 
 
+def output_storage(name: str) -> str:
+    """The pool's id (and the allocation log's) of the storage a layer's output gets when
+    it is no view or in-place result."""
+    return f"t:{name}"
+
+
 def saved_bytes(network: Network, *, batch: int, precision: str = "fp32",
                 amp: str | None = None) -> dict[str, int]:
     """Per layer, the bytes it keeps for its backward (the tensors it saved, each in its own
@@ -445,7 +451,7 @@ def _forward(network: Network, pool: _Pool, batch: int, dtypes: _Dtypes, *,
             for h in holders(layer.name):
                 pool.hold(sid, h)
         else:
-            sid = pool.alloc(f"t:{layer.name}",
+            sid = pool.alloc(output_storage(layer.name),
                              dtypes.nbytes(layer.name, batch * sizes[layer.name]),
                              "activations", holders(layer.name))
         sid_of[layer.name] = sid

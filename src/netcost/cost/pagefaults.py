@@ -123,8 +123,8 @@ class Arena:
 @dataclass(frozen=True)
 class Replay:
     """Fresh pages in the steady state of repeated iterations: per op label ("forward:
-    name", "backward: name", ...) and per storage (the pool's id, "t:name" for a layer's
-    output)."""
+    name", "backward: name", ...) and per storage (the pool's id, cost.memory.output_storage
+    for a layer's output)."""
 
     per_op: dict[str, int]
     per_storage: dict[Any, int]

@@ -65,7 +65,7 @@ from ..errors import InvalidArgument
 from ..ir import Layer, Network, numel
 from ..units import PRECISION_BITS, check_precision
 from .counts import needs_input_grad
-from .memory import allocation_log, saved_bytes
+from .memory import allocation_log, output_storage, saved_bytes
 from .pagefaults import PAGE, Replay, held_at_backward, network_fresh_pages, replay
 
 # Passes over the parameter bytes of one foreach optimizer step (reads + writes of params,
@@ -779,11 +779,13 @@ def estimate(network: Network, *, batch: int = 1, precision: str = "fp32",
     needs = needs_input_grad(network, input_requires_grad=input_requires_grad)
     sums = _grad_sums(network, needs)
     cold = cold_inputs(network)
-    saved = saved_bytes(network, batch=batch, precision=precision, amp=amp)
+    # what each backward reads back: only where a cold read costs anything (calibrated CPU)
+    saved = saved_bytes(network, batch=batch, precision=precision, amp=amp) \
+        if rates.cold_bandwidth else {}
     rows = tuple(
         layer_time(layer, rates, batch=batch, act=act, par=par, needs_grad=needs[layer.name],
                    grad_sums=sums.get(layer.name, 0), cold_numel=cold[layer.name],
-                   saved_nbytes=saved[layer.name])
+                   saved_nbytes=saved.get(layer.name, 0))
         for layer in network.layers
     )
     per_page = rates.fresh_page_s
@@ -861,7 +863,7 @@ def _with_cold_writes(rows: tuple[LayerTime, ...], rates: Rates,
     sizes = {args[0]: args[1] for kind, *args in step_log if kind == "alloc"}
     out = []
     for row in rows:
-        sid = f"t:{row.name}"
+        sid = output_storage(row.name)
         if sid in held:
             extra = rates.cold_write(max(sizes[sid] - fresh.get(sid, 0) * PAGE, 0))
             if extra:
